@@ -1,0 +1,78 @@
+import { AppError, commandSpecs, type CommandEnvelope, type CommandAck, type CommandType } from "@codepiper/core";
+import type { z } from "zod";
+import type { Logger } from "../log.js";
+import type { Outbox } from "../outbox.js";
+
+type Payload<K extends CommandType> = z.infer<(typeof commandSpecs)[K]>;
+
+/** One handler per command type: adding a type to core without a handler here fails to compile. */
+export type CommandHandlers = { [K in CommandType]: (payload: Payload<K>) => Promise<unknown> };
+
+export const defaultHandlers: CommandHandlers = {
+  ping: async () => ({ pong: true, agentTime: new Date().toISOString() }),
+};
+
+function isCommandType(type: string): type is CommandType {
+  return Object.hasOwn(commandSpecs, type);
+}
+
+/**
+ * Executes durable commands at most once. The journal in the outbox decides:
+ *  - never seen: record `started` (committed), run, record the outcome, acknowledge;
+ *  - `done`: the acknowledgement was lost; send the recorded outcome again, do not run;
+ *  - `started` only: the agent died while running it; report it as interrupted, do not run.
+ */
+export class CommandExecutor {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly log: Logger,
+    private readonly handlers: CommandHandlers = defaultHandlers,
+  ) {}
+
+  async execute(command: CommandEnvelope): Promise<CommandAck> {
+    const known = this.outbox.getCommand(command.id);
+    if (known?.state === "started") {
+      this.outbox.finishCommand(command.id, {
+        ok: false,
+        errorCode: "CODEPIPER_INTERNAL",
+        errorMessage: "interrupted: the agent stopped while running this command; it is not run again (at most once)",
+      });
+    }
+    if (known) return this.ackOf(command.id);
+
+    if (!isCommandType(command.type)) {
+      return this.reject(command, "CODEPIPER_BAD_INPUT", `this agent does not know command type ${command.type}: upgrade it`);
+    }
+    if (Date.parse(command.expiresAt) <= Date.now()) {
+      return this.reject(command, "CODEPIPER_TIMEOUT", "the command expired before it reached this host");
+    }
+    const payload = commandSpecs[command.type].safeParse(command.payload);
+    if (!payload.success) return this.reject(command, "CODEPIPER_BAD_INPUT", `invalid payload: ${payload.error.issues[0]?.message}`);
+
+    if (!this.outbox.startCommand(command.id, command.type)) return this.ackOf(command.id);
+    try {
+      const handler = this.handlers[command.type] as (p: unknown) => Promise<unknown>;
+      const result = await handler(payload.data);
+      this.outbox.finishCommand(command.id, { ok: true, result });
+    } catch (err) {
+      const code = err instanceof AppError ? err.code : "CODEPIPER_INTERNAL";
+      const message = err instanceof AppError ? err.message : "the command failed on the host";
+      if (!(err instanceof AppError)) this.log.error({ err, commandId: command.id, type: command.type }, "command failed");
+      this.outbox.finishCommand(command.id, { ok: false, errorCode: code, errorMessage: message });
+    }
+    return this.ackOf(command.id);
+  }
+
+  private reject(command: CommandEnvelope, code: string, message: string): CommandAck {
+    if (this.outbox.startCommand(command.id, command.type)) this.outbox.finishCommand(command.id, { ok: false, errorCode: code, errorMessage: message });
+    return this.ackOf(command.id);
+  }
+
+  private ackOf(id: string): CommandAck {
+    const rec = this.outbox.getCommand(id);
+    if (!rec || rec.state !== "done") throw new Error(`command ${id} has no recorded outcome`);
+    return rec.ok
+      ? { id, ok: true, result: rec.result }
+      : { id, ok: false, error: { code: rec.errorCode ?? "CODEPIPER_INTERNAL", message: rec.errorMessage ?? "failed" } };
+  }
+}

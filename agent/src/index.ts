@@ -1,0 +1,11 @@
+export { startAgent, appendToOutbox, outboxStatus, type RunningAgent, type AgentRunOptions } from "./daemon.js";
+export { joinHost, toAppError } from "./join.js";
+export { statePaths, readEnrollment, isEnrolled, type Enrollment } from "./state.js";
+export { createAgentLogger } from "./log.js";
+export { AGENT_VERSION, gatherFacts } from "./facts.js";
+export { Outbox } from "./outbox.js";
+export { signLinkToken, generateHostKeys, publicPem } from "./identity.js";
+export { backoffDelay, DEFAULT_BACKOFF } from "./link/backoff.js";
+export { connectLink, type ControlPlaneLink } from "./link/client.js";
+export { LinkSupervisor, type LinkExit } from "./link/supervisor.js";
+export { CommandExecutor } from "./commands/executor.js";

@@ -1,0 +1,66 @@
+import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from "@trpc/client";
+import type { AppRouter } from "@codepiper/control-plane";
+import type { CommandAck, CommandEnvelope, EventBatch, HelloOutput, HostFacts, HostLoad, IngestResult } from "@codepiper/core";
+import { PATHS } from "@codepiper/core";
+import { authenticatedWebSocket, type LinkRefusal } from "./socket.js";
+
+/**
+ * The narrow interface through which the agent reaches the control plane. The link supervisor
+ * only sees this, so tests can hand it an in-memory fake (as Coder's agenttest does).
+ */
+export interface ControlPlaneLink {
+  hello(facts: HostFacts): Promise<HelloOutput>;
+  heartbeat(load: HostLoad): Promise<void>;
+  pushEvents(batch: EventBatch): Promise<IngestResult>;
+  ackCommand(ack: CommandAck): Promise<void>;
+  /** Streams durable commands; tRPC resumes from the last tracked id on its own reconnects. */
+  commands(onCommand: (command: CommandEnvelope) => void, onError: (err: unknown) => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface LinkConnectOptions {
+  controlPlaneUrl: string;
+  sign: () => string;
+  onOpen: () => void;
+  onClose: (code: number | undefined) => void;
+  onRefused: (refusal: LinkRefusal) => void;
+  keepAliveMs: number;
+}
+
+export function linkUrl(controlPlaneUrl: string): string {
+  const url = new URL(PATHS.link, controlPlaneUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+/** Opens one tRPC-over-WebSocket link. The caller owns redialing: tRPC's own retry is parked. */
+export function connectLink(opts: LinkConnectOptions): ControlPlaneLink {
+  const wsClient = createWSClient({
+    url: linkUrl(opts.controlPlaneUrl),
+    WebSocket: authenticatedWebSocket({ sign: opts.sign, onRefused: opts.onRefused }) as unknown as typeof globalThis.WebSocket,
+    // The supervisor redials with jittered backoff and a fresh JWT; tRPC must not race it.
+    retryDelayMs: () => 24 * 3_600_000,
+    keepAlive: { enabled: true, intervalMs: opts.keepAliveMs, pongTimeoutMs: 10_000 },
+    onOpen: opts.onOpen,
+    onClose: (cause) => opts.onClose(cause?.code),
+  });
+  const trpc: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
+  return {
+    hello: (facts) => trpc.link.hello.mutate({ facts }),
+    heartbeat: async (load) => {
+      await trpc.link.heartbeat.mutate({ load });
+    },
+    pushEvents: (batch) => trpc.link.pushEvents.mutate(batch),
+    ackCommand: async (ack) => {
+      await trpc.link.ackCommand.mutate(ack);
+    },
+    commands(onCommand, onError) {
+      const sub = trpc.link.commands.subscribe(undefined, {
+        onData: (tracked) => onCommand({ ...tracked.data, payload: tracked.data.payload }),
+        onError,
+      });
+      return () => sub.unsubscribe();
+    },
+    close: () => wsClient.close(),
+  };
+}

@@ -1,0 +1,195 @@
+import { PERMANENT_LINK_ERRORS, AppError, type CommandEnvelope, type ErrorCode, type HostFacts } from "@codepiper/core";
+import type { CommandExecutor } from "../commands/executor.js";
+import { currentLoad } from "../facts.js";
+import type { Logger } from "../log.js";
+import type { Outbox } from "../outbox.js";
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { connectLink, type ControlPlaneLink, type LinkConnectOptions } from "./client.js";
+import type { LinkRefusal } from "./socket.js";
+
+export type LinkExit = { kind: "stopped" } | { kind: "permanent"; code: ErrorCode; message: string };
+
+export interface LinkSupervisorOptions {
+  controlPlaneUrl: string;
+  sign: () => string;
+  facts: () => Promise<HostFacts>;
+  outbox: Outbox;
+  executor: CommandExecutor;
+  log: Logger;
+  connect?: (opts: LinkConnectOptions) => ControlPlaneLink;
+  backoff?: BackoffOptions;
+  keepAliveMs?: number;
+  batchSize?: number;
+  /** How often the shipper looks for events appended by other processes. */
+  pollMs?: number;
+}
+
+function abortable(signal: AbortSignal, ms?: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = ms === undefined ? undefined : setTimeout(done, ms);
+    function done() {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Keeps the one outbound link up (DESIGN.md §2, STYLE.md "redial loop"). Each connection runs
+ * three named routines — outbox shipping, the command stream, heartbeats. If any of them fails,
+ * all stop and the link is redialed with jittered backoff and a fresh JWT. A permanent refusal
+ * (revoked, unknown host, protocol too old, wrong audience) ends the loop instead.
+ *
+ * On graceful stop: the shipper finishes the batch in flight (its ack is awaited so the outbox is
+ * pruned exactly), the command stream is unsubscribed, heartbeats stop, then the socket closes.
+ */
+export class LinkSupervisor {
+  private wakeShipper: (() => void) | null = null;
+  private readonly opts: Required<Omit<LinkSupervisorOptions, "connect">> & { connect: (o: LinkConnectOptions) => ControlPlaneLink };
+  online = false;
+
+  constructor(options: LinkSupervisorOptions) {
+    this.opts = { connect: connectLink, backoff: DEFAULT_BACKOFF, keepAliveMs: 15_000, batchSize: 500, pollMs: 250, ...options };
+  }
+
+  /** Call after appending to the outbox in this process: ships without waiting for the poll. */
+  notifyAppended(): void {
+    this.wakeShipper?.();
+  }
+
+  async run(signal: AbortSignal): Promise<LinkExit> {
+    let attempt = 0;
+    while (!signal.aborted) {
+      const started = Date.now();
+      const outcome = await this.connectOnce(signal);
+      if (outcome.refusal?.code && PERMANENT_LINK_ERRORS.has(outcome.refusal.code)) {
+        return { kind: "permanent", code: outcome.refusal.code, message: outcome.refusal.message };
+      }
+      if (signal.aborted) break;
+      // A link that stayed up a while resets the backoff: the next failure is a new incident.
+      if (outcome.opened && Date.now() - started > 30_000) attempt = 0;
+      const delay = backoffDelay(attempt++, this.opts.backoff);
+      this.opts.log.warn(
+        { code: outcome.refusal?.code, reason: outcome.refusal?.message ?? outcome.reason, retryInMs: delay },
+        outcome.opened ? "link lost; reconnecting" : "cannot link to the control plane; retrying",
+      );
+      await abortable(signal, delay);
+    }
+    return { kind: "stopped" };
+  }
+
+  private async connectOnce(signal: AbortSignal): Promise<{ opened: boolean; refusal: LinkRefusal | null; reason: string }> {
+    let refusal: LinkRefusal | null = null;
+    let markOpen!: () => void;
+    let markClosed!: (code: number | undefined) => void;
+    const opened = new Promise<void>((r) => (markOpen = r));
+    const closed = new Promise<number | undefined>((r) => (markClosed = r));
+    const link = this.opts.connect({
+      controlPlaneUrl: this.opts.controlPlaneUrl,
+      sign: this.opts.sign,
+      keepAliveMs: this.opts.keepAliveMs,
+      onOpen: () => markOpen(),
+      onClose: (code) => markClosed(code),
+      onRefused: (r) => (refusal ??= r),
+    });
+    const routines = new AbortController();
+    const stopRoutines = () => routines.abort();
+    signal.addEventListener("abort", stopRoutines, { once: true });
+    let wasOpen = false;
+    let reason = "closed";
+    try {
+      const first = await Promise.race([opened.then(() => "open" as const), closed.then(() => "closed" as const), abortable(signal).then(() => "stop" as const)]);
+      if (first !== "open") return { opened: false, refusal, reason: "could not connect" };
+      wasOpen = true;
+      const hello = await this.opts.facts().then((facts) => link.hello(facts));
+      const rebased = this.opts.outbox.rebaseAbove(hello.ackedSeq);
+      if (rebased > 0) this.opts.log.warn({ rebased, ackedSeq: hello.ackedSeq }, "outbox was reset on this host; renumbered pending events");
+      this.opts.outbox.prune(hello.ackedSeq);
+      this.online = true;
+      this.opts.log.info({ host: hello.name, ackedSeq: hello.ackedSeq }, "linked to the control plane");
+
+      const failed = new Promise<string>((resolve) => {
+        const fail = (name: string) => (err: unknown) => {
+          if (!routines.signal.aborted) resolve(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        };
+        this.shipOutbox(link, hello.ackedSeq, routines.signal).catch(fail("outbox shipping"));
+        this.streamCommands(link, routines.signal).catch(fail("command stream"));
+        this.heartbeat(link, hello.heartbeatMs, routines.signal).catch(fail("heartbeat"));
+      });
+      reason = await Promise.race([failed, closed.then((code) => `closed (${code ?? "no code"})`), abortable(signal).then(() => "stopping")]);
+      return { opened: true, refusal, reason };
+    } catch (err) {
+      const code = err instanceof AppError ? err.code : ((err as { data?: { appCode?: ErrorCode } }).data?.appCode ?? null);
+      if (code && PERMANENT_LINK_ERRORS.has(code)) refusal ??= { status: null, code, message: (err as Error).message };
+      return { opened: wasOpen, refusal, reason: (err as Error).message };
+    } finally {
+      this.online = false;
+      signal.removeEventListener("abort", stopRoutines);
+      routines.abort();
+      this.wakeShipper?.();
+      await this.inFlight;
+      await link.close().catch(() => undefined);
+    }
+  }
+
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  private async shipOutbox(link: ControlPlaneLink, ackedSeq: number, signal: AbortSignal): Promise<void> {
+    let acked = ackedSeq;
+    while (!signal.aborted) {
+      const events = this.opts.outbox.readAfter(acked, this.opts.batchSize);
+      if (events.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, this.opts.pollMs);
+          const onAbort = () => done();
+          signal.addEventListener("abort", onAbort, { once: true });
+          this.wakeShipper = done;
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+          }
+        });
+        this.wakeShipper = null;
+        continue;
+      }
+      const push = link.pushEvents({ events });
+      this.inFlight = push.catch(() => undefined);
+      const result = await push;
+      acked = Math.max(acked, result.ackedSeq);
+      this.opts.outbox.prune(acked);
+    }
+  }
+
+  private async streamCommands(link: ControlPlaneLink, signal: AbortSignal): Promise<void> {
+    let queue: Promise<void> = Promise.resolve();
+    await new Promise<void>((resolve, reject) => {
+      const run = (command: CommandEnvelope) => {
+        // Serial: commands for one host execute in the order the control plane issued them.
+        queue = queue.then(async () => {
+          if (signal.aborted) return;
+          const ack = await this.opts.executor.execute(command);
+          await link.ackCommand(ack);
+          this.opts.outbox.markAcked(command.id);
+        });
+        queue.catch(reject);
+      };
+      const unsubscribe = link.commands(run, reject);
+      signal.addEventListener("abort", () => {
+        unsubscribe();
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  private async heartbeat(link: ControlPlaneLink, intervalMs: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await abortable(signal, intervalMs);
+      if (signal.aborted) return;
+      await link.heartbeat(currentLoad(this.opts.outbox.pending()));
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { join } from "node:path";
+import type { Command } from "commander";
+import { AppError } from "@codepiper/core";
+import { startControlPlane } from "@codepiper/control-plane";
+import { dataDir } from "../config.js";
+import { outputFor } from "../context.js";
+import { onShutdown } from "../signals.js";
+
+export function databaseUrlFor(dir: string, flag?: string): string {
+  const url = flag ?? process.env.CODEPIPER_DATABASE_URL;
+  if (url) {
+    if (!/^(file:|postgres(ql)?:\/\/)/.test(url)) throw new AppError("CODEPIPER_BAD_INPUT", `--database-url must be postgresql://… or file:…, got ${url.split(":")[0]}:`);
+    return url;
+  }
+  return `file:${join(dir, "control-plane.db")}`;
+}
+
+export function registerServer(program: Command): void {
+  program
+    .command("server")
+    .description("run the control plane (embedded SQLite by default, PostgreSQL with --database-url)")
+    .option("--data-dir <dir>", "where the control plane keeps its data (CODEPIPER_DATA_DIR)")
+    .option("--listen <host:port>", "address to listen on (CODEPIPER_LISTEN)", process.env.CODEPIPER_LISTEN ?? "127.0.0.1:7077")
+    .option("--database-url <url>", "postgresql://… for real fleets (CODEPIPER_DATABASE_URL)")
+    .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", process.env.CODEPIPER_LOG_LEVEL ?? "info")
+    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string }, cmd: Command) => {
+      const out = outputFor(cmd);
+      const dir = dataDir(opts.dataDir);
+      const cp = await startControlPlane({
+        dataDir: dir,
+        listen: opts.listen,
+        databaseUrl: databaseUrlFor(dir, opts.databaseUrl),
+        logLevel: opts.logLevel as "info",
+      });
+      onShutdown(() => cp.close());
+      const setup = cp.setupToken;
+      out.line(
+        { url: cp.url, database: cp.services.database.provider, setupToken: setup?.token ?? null, setupTokenExpiresAt: setup?.expiresAt.toISOString() ?? null },
+        () =>
+          [
+            `CodePiper control plane listening on ${cp.url} (${cp.services.database.provider}, data in ${dir})`,
+            ...(setup
+              ? [
+                  "",
+                  "No admin yet. Create the first one with this one-time setup token (valid 24 h):",
+                  `  printf %s "$PASSWORD" | codepiper admin setup ${cp.url} --token ${setup.token} --email you@example.com --password-stdin`,
+                  `or, on this machine: codepiper admin create --data-dir ${dir} --email you@example.com --password-stdin`,
+                ]
+              : []),
+          ].join("\n"),
+      );
+      await new Promise<never>(() => undefined);
+    });
+}

@@ -1,0 +1,96 @@
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { CLOSE_CODES, linkAudience } from "@codepiper/core";
+import { createOneTimeToken } from "./auth/one-time-tokens.js";
+import { RateLimiter } from "./auth/rate-limit.js";
+import { countUsers } from "./auth/users.js";
+import { InProcessBus } from "./bus/bus.js";
+import { expireCommands } from "./commands/queue.js";
+import { parseServerConfig, type ServerConfigInput } from "./config.js";
+import { openDatabase } from "./db/index.js";
+import { pruneLinkJtis } from "./hosts/link-auth.js";
+import { Presence } from "./hosts/presence.js";
+import { createControlPlaneServer as createServer } from "./http/server.js";
+import { createLogger, type Logger } from "./log.js";
+import type { Services } from "./services.js";
+import { ensureControlPlaneId } from "./settings.js";
+
+export interface ControlPlane {
+  readonly url: string;
+  readonly services: Services;
+  /** Set on first start (no users yet): the one-time token that creates the first admin. */
+  readonly setupToken: { token: string; expiresAt: Date } | null;
+  close(): Promise<void>;
+}
+
+/** Starts a control plane: opens (and migrates) its database, then serves. */
+export async function startControlPlane(input: ServerConfigInput & { logger?: Logger }): Promise<ControlPlane> {
+  const config = parseServerConfig(input);
+  const log = input.logger ?? createLogger({ level: config.logLevel });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const database = await openDatabase({ url: config.databaseUrl });
+  const db = database.prisma;
+  const controlPlaneId = await ensureControlPlaneId(db);
+
+  // Single-node presence: nothing is linked to a process that just started. (With replicas on one
+  // PostgreSQL, presence moves to the shared bus; see DESIGN.md §5.)
+  await db.host.updateMany({ where: { online: true }, data: { online: false } });
+
+  const services: Services = {
+    config,
+    database,
+    db,
+    log,
+    bus: new InProcessBus(),
+    presence: new Presence(),
+    loginLimiter: new RateLimiter({ maxFailures: 5, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000 }),
+    controlPlaneId,
+    audience: linkAudience(controlPlaneId),
+  };
+
+  let setupToken: ControlPlane["setupToken"] = null;
+  if ((await countUsers(db)) === 0) {
+    const issued = await createOneTimeToken(db, { kind: "setup", ttlMs: 24 * 3_600_000, createdById: null });
+    setupToken = { token: issued.token, expiresAt: issued.expiresAt };
+  }
+
+  const { server, sockets } = createServer(services);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.listen.port, config.listen.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  const timers = [
+    setInterval(() => void expireCommands(services).catch((err: unknown) => log.warn({ err }, "command expiry failed")), 1000),
+    setInterval(() => void pruneLinkJtis(services).catch((err: unknown) => log.warn({ err }, "jti prune failed")), 60_000),
+  ];
+  timers.forEach((t) => t.unref());
+  log.info({ url, db: database.provider, dataDir: config.dataDir }, "control plane listening");
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    services,
+    setupToken,
+    close() {
+      closing ??= (async () => {
+        timers.forEach(clearInterval);
+        services.presence.closeAll(CLOSE_CODES.shuttingDown, "control plane shutting down");
+        for (const socket of sockets) socket.terminate();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await db.host.updateMany({ where: { online: true }, data: { online: false } }).catch(() => undefined);
+        await database.close();
+        log.info("control plane stopped");
+        log.flush();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { EventEmitter } from "node:events";
+
+/**
+ * Fan-out of "something changed" notifications between parts of the control plane. Messages are
+ * hints, never data: subscribers re-read the database, so a lost hint costs latency, not
+ * correctness. This in-process bus is the single-node case; replicas on one PostgreSQL use the
+ * same interface over LISTEN/NOTIFY (DESIGN.md §5).
+ */
+export interface Bus {
+  publish(topic: string, message?: string): void;
+  subscribe(topic: string, listener: (message: string) => void): () => void;
+  /** Resolves on the next message on `topic`, or when `signal` aborts (then with null). */
+  next(topic: string, signal?: AbortSignal, timeoutMs?: number): Promise<string | null>;
+}
+
+export const topics = {
+  commandsFor: (hostId: string) => `commands:${hostId}`,
+  commandDone: (commandId: bigint | string) => `command-done:${String(commandId)}`,
+  events: "events",
+  hostRevoked: (hostId: string) => `host-revoked:${hostId}`,
+  hosts: "hosts",
+} as const;
+
+export class InProcessBus implements Bus {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    // One listener per open subscription: thousands of hosts are normal, not a leak.
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(topic: string, message = ""): void {
+    this.emitter.emit(topic, message);
+  }
+
+  subscribe(topic: string, listener: (message: string) => void): () => void {
+    this.emitter.on(topic, listener);
+    return () => this.emitter.off(topic, listener);
+  }
+
+  next(topic: string, signal?: AbortSignal, timeoutMs?: number): Promise<string | null> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(null);
+      let timer: NodeJS.Timeout | undefined;
+      const done = (value: string | null) => {
+        this.emitter.off(topic, onMessage);
+        signal?.removeEventListener("abort", onAbort);
+        if (timer) clearTimeout(timer);
+        resolve(value);
+      };
+      const onMessage = (message: string) => done(message);
+      const onAbort = () => done(null);
+      this.emitter.on(topic, onMessage);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(() => done(null), timeoutMs);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import { tracked } from "@trpc/server";
+import { z } from "zod";
+import { AppError, commandAckSchema, eventBatchSchema, heartbeatInputSchema, helloInputSchema, helloOutputSchema, ingestResultSchema } from "@codepiper/core";
+import { topics } from "../bus/bus.js";
+import { acknowledgeCommand, deliverableCommands } from "../commands/queue.js";
+import { ingestEvents } from "../events/ingest.js";
+import { hostProcedure, router } from "../trpc.js";
+
+/**
+ * Procedures only linked hosts may call (the identity comes from the JWT checked at the upgrade).
+ * A host can only ever act on its own rows: every query below is keyed by ctx.identity.hostId.
+ */
+export const linkRouter = router({
+  hello: hostProcedure.input(helloInputSchema).output(helloOutputSchema).mutation(async ({ ctx, input }) => {
+    const { hostId } = ctx.identity;
+    if (!ctx.services.presence.isCurrent(hostId, ctx.identity.connectionId)) {
+      throw new AppError("CODEPIPER_CONFLICT", "this link was replaced by a newer one");
+    }
+    const host = await ctx.services.db.host.update({
+      where: { id: hostId },
+      data: { factsJson: JSON.stringify(input.facts), online: true, connectedAt: new Date(), lastSeenAt: new Date() },
+    });
+    ctx.services.bus.publish(topics.hosts, hostId);
+    return { hostId, name: host.name, ackedSeq: Number(host.ackedSeq), serverTime: new Date().toISOString(), heartbeatMs: ctx.services.config.heartbeatMs };
+  }),
+
+  heartbeat: hostProcedure.input(heartbeatInputSchema).output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
+    await ctx.services.db.host.update({ where: { id: ctx.identity.hostId }, data: { lastSeenAt: new Date() } });
+    return { ok: true as const };
+  }),
+
+  pushEvents: hostProcedure.input(eventBatchSchema).output(ingestResultSchema).mutation(({ ctx, input }) => {
+    return ingestEvents(ctx.services, ctx.identity.hostId, input);
+  }),
+
+  /** The durable command stream; on reconnect tRPC resumes it from `lastEventId`. */
+  commands: hostProcedure.input(z.object({ lastEventId: z.string().regex(/^\d+$/).nullish() }).optional()).subscription(async function* ({ ctx, input, signal }) {
+    const { services } = ctx;
+    const { hostId } = ctx.identity;
+    let cursor = BigInt(input?.lastEventId ?? 0);
+    while (!signal?.aborted) {
+      const stop = new AbortController();
+      const woken = services.bus.next(topics.commandsFor(hostId), signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+      const batch = await deliverableCommands(services, hostId, cursor, 100);
+      for (const command of batch) {
+        cursor = BigInt(command.id);
+        yield tracked(command.id, command);
+      }
+      if (batch.length > 0) {
+        stop.abort();
+        continue;
+      }
+      await woken;
+    }
+  }),
+
+  ackCommand: hostProcedure.input(commandAckSchema).output(z.object({ status: z.string() })).mutation(({ ctx, input }) => {
+    return acknowledgeCommand(ctx.services, ctx.identity.hostId, input);
+  }),
+});

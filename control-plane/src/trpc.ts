@@ -1,0 +1,60 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import { appCodeOf, toTRPCError } from "./errors.js";
+import { roleAtLeast, type Identity, type Role } from "./identity.js";
+import type { Services } from "./services.js";
+
+export interface Context {
+  readonly services: Services;
+  readonly identity: Identity;
+  /** Remote address of the caller, recorded in the audit log. */
+  readonly source: string | null;
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    // Clients (the CLI, tests) branch on the stable domain code, not on message text.
+    return { ...shape, data: { ...shape.data, appCode: appCodeOf(error), stack: undefined } };
+  },
+});
+
+export const router = t.router;
+export const middleware = t.middleware;
+
+/** Domain errors thrown anywhere below become their mapped tRPC error exactly once. */
+const normaliseErrors = t.middleware(async function normaliseErrors(opts) {
+  const result = await opts.next();
+  if (!result.ok) {
+    const normalised = toTRPCError(result.error.cause ?? result.error);
+    if (normalised.code === "INTERNAL_SERVER_ERROR" && !appCodeOf(normalised)) {
+      opts.ctx.services.log.error({ err: result.error.cause ?? result.error, path: opts.path }, "procedure failed");
+    }
+    (result as { error: TRPCError }).error = normalised;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(normaliseErrors);
+
+function requireRole(need: Role) {
+  return t.middleware(async function isUserWithRole(opts) {
+    const identity = opts.ctx.identity;
+    if (identity.kind !== "user") {
+      throw new TRPCError({ code: "UNAUTHORIZED", message: "log in first: this call needs a user (codepiper login)" });
+    }
+    if (!roleAtLeast(identity.role, need)) {
+      throw new TRPCError({ code: "FORBIDDEN", message: `this call needs the ${need} role; you are ${identity.role}` });
+    }
+    return opts.next({ ctx: { ...opts.ctx, identity } });
+  });
+}
+
+const isHost = t.middleware(async function isHost(opts) {
+  const identity = opts.ctx.identity;
+  if (identity.kind !== "host") throw new TRPCError({ code: "UNAUTHORIZED", message: "this call is for linked hosts only" });
+  return opts.next({ ctx: { ...opts.ctx, identity } });
+});
+
+export const viewerProcedure = publicProcedure.use(requireRole("viewer"));
+export const operatorProcedure = publicProcedure.use(requireRole("operator"));
+export const adminProcedure = publicProcedure.use(requireRole("admin"));
+export const hostProcedure = publicProcedure.use(isHost);
