@@ -1,4 +1,4 @@
-import { AppError } from "@codepiper/core";
+import type { AppError } from "@codepiper/core";
 
 /** Where command output goes. `--json` makes every command print one JSON document (or NDJSON when following). */
 export interface Output {

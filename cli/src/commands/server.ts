@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
@@ -7,9 +8,11 @@ import { outputFor } from "../context.js";
 import { onShutdown } from "../signals.js";
 
 export function databaseUrlFor(dir: string, flag?: string): string {
-  const url = flag ?? process.env.CODEPIPER_DATABASE_URL;
+  // CODEPIPER_DATABASE_URL_FILE keeps a password-bearing URL out of the environment (container secrets).
+  const fromFile = process.env.CODEPIPER_DATABASE_URL_FILE ? readFileSync(process.env.CODEPIPER_DATABASE_URL_FILE, "utf8").trim() : undefined;
+  const url = flag ?? process.env.CODEPIPER_DATABASE_URL ?? fromFile;
   if (url) {
-    if (!/^(file:|postgres(ql)?:\/\/)/.test(url)) throw new AppError("CODEPIPER_BAD_INPUT", `--database-url must be postgresql://… or file:…, got ${url.split(":")[0]}:`);
+    if (!/^(file:|postgres(ql)?:\/\/)/.test(url)) throw new AppError("CODEPIPER_BAD_INPUT", `the database URL must be postgresql://… or file:…, not ${url.split(":")[0]}:`);
     return url;
   }
   return `file:${join(dir, "control-plane.db")}`;
