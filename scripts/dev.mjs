@@ -19,6 +19,8 @@ const tools = join(root, ".tools");
 const pnpmBin = join(tools, "node_modules", "pnpm", "bin", "pnpm.cjs");
 
 const env = { ...process.env, CHECKPOINT_DISABLE: "1", NEXT_TELEMETRY_DISABLED: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" };
+// Scripts run by pnpm may call `pnpm` themselves: put the pinned one on PATH.
+env.PATH = [join(tools, "node_modules", ".bin"), env.PATH].join(":");
 // Native addons (better-sqlite3) compile against the local Node headers; prebuilt downloads are
 // not reachable from these machines, and pnpm ignores `nodedir` in .npmrc.
 if (!env.npm_config_nodedir && existsSync("/usr/include/node/node.h")) env.npm_config_nodedir = "/usr";
