@@ -13,7 +13,7 @@ import { globals, outputFor } from "../context.js";
 import { onShutdown } from "../signals.js";
 import { databaseUrlFor } from "./server.js";
 
-const ADMIN_EMAIL = "admin@localhost";
+const ADMIN_EMAIL = "admin@fleet.local";
 
 function localHostName(): string {
   const name = hostname().toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);

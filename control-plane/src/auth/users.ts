@@ -13,13 +13,14 @@ export const passwordSchema = z
 
 /** Creates a user; used by `admin create` (directly on the database), first-run setup and later by user management. */
 export async function createUser(db: Db, input: { email: string; password: string; role: Role }) {
-  const email = emailSchema.parse(input.email);
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) throw new AppError("CODEPIPER_BAD_INPUT", `email ${JSON.stringify(input.email)} ${email.error.issues[0]!.message}`);
   const password = passwordSchema.safeParse(input.password);
   if (!password.success) throw new AppError("CODEPIPER_BAD_INPUT", `password ${password.error.issues[0]!.message}`);
-  const existing = await db.user.findUnique({ where: { email } });
-  if (existing) throw new AppError("CODEPIPER_CONFLICT", `a user with email ${email} already exists`);
+  const existing = await db.user.findUnique({ where: { email: email.data } });
+  if (existing) throw new AppError("CODEPIPER_CONFLICT", `a user with email ${email.data} already exists`);
   return db.user.create({
-    data: { id: randomUUID(), email, passwordHash: await hashPassword(password.data), role: input.role },
+    data: { id: randomUUID(), email: email.data, passwordHash: await hashPassword(password.data), role: input.role },
     select: { id: true, email: true, role: true, createdAt: true },
   });
 }
