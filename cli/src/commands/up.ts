@@ -22,7 +22,9 @@ function localHostName(): string {
 
 /** Spawns `codepiper <args>` as a child process (same Node, same CLI entry). */
 function spawnSelf(args: string[]): ChildProcess {
-  return spawn(process.execPath, [process.argv[1]!, ...args], { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+  // Children log warnings and errors only, so the summary below stays readable (override with CODEPIPER_LOG_LEVEL).
+  const env = { ...process.env, CODEPIPER_LOG_LEVEL: process.env.CODEPIPER_LOG_LEVEL ?? "warn" };
+  return spawn(process.execPath, [process.argv[1]!, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
 }
 
 function firstJsonLine(child: ChildProcess, what: string): Promise<Record<string, unknown>> {
