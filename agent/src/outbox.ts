@@ -76,10 +76,22 @@ export class Outbox {
     return run(events);
   }
 
-  /** Events after `seq`, oldest first. */
-  readAfter(seq: number, limit: number): OutboxEvent[] {
+  /**
+   * Events after `seq`, oldest first: at most `limit` of them, and (from the second one on) no more
+   * than fit in about `maxBytes` of JSON. The byte bound keeps a batch under the link's message limit
+   * when events are large: a batch over it would be refused (close 1009) and re-sent forever.
+   */
+  readAfter(seq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): OutboxEvent[] {
     const rows = this.selectAfter.all(seq, limit) as { seq: number; type: string; session_id: string | null; at: string; payload: string }[];
-    return rows.map((r) => ({ seq: r.seq, type: r.type, sessionId: r.session_id, at: r.at, payload: JSON.parse(r.payload) as unknown }));
+    const out: OutboxEvent[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      // The stored payload is the JSON text that will cross the link; ~150 bytes for the envelope.
+      bytes += Buffer.byteLength(r.payload) + r.type.length + 150;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push({ seq: r.seq, type: r.type, sessionId: r.session_id, at: r.at, payload: JSON.parse(r.payload) as unknown });
+    }
+    return out;
   }
 
   /** Deletes acknowledged events. */
@@ -146,6 +158,11 @@ export class Outbox {
     this.db
       .prepare("UPDATE commands SET state = 'done', ok = ?, result = ?, error_code = ?, error_message = ?, finished_at = ? WHERE id = ?")
       .run(outcome.ok ? 1 : 0, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.errorCode ?? null, outcome.errorMessage ?? null, new Date().toISOString(), id);
+  }
+
+  /** Journal entries whose outcome the control plane has not confirmed yet, oldest first. */
+  unackedCommandIds(): string[] {
+    return (this.db.prepare("SELECT id FROM commands WHERE acked = 0 ORDER BY received_at, rowid").all() as { id: string }[]).map((r) => r.id);
   }
 
   markAcked(id: string): void {

@@ -73,7 +73,13 @@ export function readEnrollment(paths: StatePaths): Enrollment {
   } catch {
     throw new AppError("CODEPIPER_AGENT_NOT_ENROLLED", `no enrollment in ${paths.dir}: run codepiper agent join <url> --token <t> --name <n> --state-dir ${paths.dir}`);
   }
-  const parsed = enrollmentSchema.safeParse(JSON.parse(raw));
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new AppError("CODEPIPER_BAD_INPUT", `${paths.enrollment} is corrupt (not JSON): restore it, or remove the state dir and re-join this host`);
+  }
+  const parsed = enrollmentSchema.safeParse(json);
   if (!parsed.success) throw new AppError("CODEPIPER_BAD_INPUT", `${paths.enrollment} is corrupt: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
+import { exitWhenFlushed } from "../dist/exit.js";
 import { main } from "../dist/main.js";
 
 // Exit explicitly once the command is done: long-lived clients (WebSocket reconnect timers) must
-// not keep a finished command alive. stdout/stderr writes to files and pipes are synchronous here.
+// not keep a finished command alive. Writes to pipes are asynchronous, so the exit waits until
+// stdout and stderr are flushed (a large `--json` document would otherwise be cut short).
 main(process.argv).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (err) => {
     process.stderr.write(`codepiper: unexpected failure: ${err?.stack ?? err}\n`);
-    process.exit(1);
+    exitWhenFlushed(1);
   },
 );

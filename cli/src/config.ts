@@ -48,7 +48,13 @@ export function readCredentials(dir: string): Credentials | null {
   } catch {
     return null;
   }
-  const parsed = credentialsSchema.safeParse(JSON.parse(raw));
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = undefined;
+  }
+  const parsed = credentialsSchema.safeParse(json);
   if (!parsed.success) throw new AppError("CODEPIPER_BAD_INPUT", `${credentialsPath(dir)} is corrupt: run codepiper login again`);
   return parsed.data;
 }
@@ -68,8 +74,9 @@ export function writeCredentials(dir: string, creds: Omit<Credentials, "version"
 /** The control plane and token a remote command talks to. */
 export function resolveTarget(opts: { url?: string; configDir?: string }): { url: string; token: string | null } {
   const creds = readCredentials(configDir(opts.configDir));
-  const raw = opts.url ?? process.env.CODEPIPER_URL ?? creds?.url;
-  if (!raw) throw new AppError("CODEPIPER_UNAUTHENTICATED", "no control plane configured: run codepiper login <url>, or pass --url / CODEPIPER_URL");
+  // An explicit --url (even an empty one) is what the user asked for: validate it, never skip it.
+  const raw = opts.url ?? (process.env.CODEPIPER_URL || undefined) ?? creds?.url;
+  if (raw === undefined) throw new AppError("CODEPIPER_UNAUTHENTICATED", "no control plane configured: run codepiper login <url>, or pass --url / CODEPIPER_URL");
   const url = parseUrl(raw);
   const token = process.env.CODEPIPER_TOKEN ?? (creds && new URL(creds.url).origin === url ? creds.token : null);
   return { url, token };

@@ -32,6 +32,14 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const json = argv.includes("--json");
+  if (json) {
+    // With --json, stderr carries exactly one {error:{code,message}} document: commander's own
+    // "error: …" line and the help it prints after a usage error would make it unparseable.
+    (function quiet(c: Command) {
+      c.configureOutput({ outputError: () => undefined }).showHelpAfterError(false);
+      c.commands.forEach(quiet);
+    })(program);
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;

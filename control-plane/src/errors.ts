@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import { ZodError } from "zod";
 import { AppError, type ErrorCode } from "@codepiper/core";
 
 /** One table from domain codes to tRPC codes (and so to HTTP statuses). */
@@ -57,9 +58,47 @@ export function httpStatusOf(code: ErrorCode): number {
 
 /** Normalise anything thrown inside a procedure once, keeping `cause`. */
 export function toTRPCError(err: unknown): TRPCError {
-  if (err instanceof TRPCError) return err;
+  if (err instanceof TRPCError) {
+    // tRPC wraps anything thrown in a procedure as INTERNAL_SERVER_ERROR with the thrown value as
+    // its cause: a domain error is mapped by its code; anything else stays internal, with a message
+    // that leaks nothing (the wrapper would repeat the cause's message, e.g. a database error's).
+    // Every other TRPCError (input validation → BAD_REQUEST, the auth middlewares…) says what it is.
+    if (err.cause instanceof AppError) return toTRPCError(err.cause);
+    if (err.code === "INTERNAL_SERVER_ERROR") return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: err.cause ?? err });
+    return err;
+  }
   if (err instanceof AppError) return new TRPCError({ code: TRPC_CODE[err.code], message: err.message, cause: err });
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: err });
+}
+
+/** The domain code clients see for a tRPC error that carries none of its own. */
+const APP_CODE_OF_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
+  PARSE_ERROR: "CODEPIPER_BAD_INPUT",
+  BAD_REQUEST: "CODEPIPER_BAD_INPUT",
+  UNAUTHORIZED: "CODEPIPER_UNAUTHENTICATED",
+  FORBIDDEN: "CODEPIPER_FORBIDDEN",
+  NOT_FOUND: "CODEPIPER_NOT_FOUND",
+  CONFLICT: "CODEPIPER_CONFLICT",
+  TIMEOUT: "CODEPIPER_TIMEOUT",
+  PAYLOAD_TOO_LARGE: "CODEPIPER_PAYLOAD_TOO_LARGE",
+  TOO_MANY_REQUESTS: "CODEPIPER_RATE_LIMITED",
+};
+
+/**
+ * What clients get in `error.data.appCode`: the domain code if there is one, else the one implied
+ * by the tRPC code (input validation, role checks, body limits), so every client — the CLI, the
+ * agent, scripts — can branch on a stable code instead of on the transport's vocabulary.
+ */
+export function clientAppCodeOf(err: TRPCError): ErrorCode | null {
+  return appCodeOf(err) ?? APP_CODE_OF_TRPC[err.code] ?? null;
+}
+
+/** A readable message for an input that failed its schema (tRPC's default is the issues as JSON). */
+export function inputErrorMessage(err: TRPCError): string | null {
+  if (err.code !== "BAD_REQUEST" || !(err.cause instanceof ZodError)) return null;
+  const issues = err.cause.issues.slice(0, 3).map((i) => `${i.path.map(String).join(".") || "input"}: ${i.message}`);
+  const more = err.cause.issues.length > 3 ? ` (and ${err.cause.issues.length - 3} more)` : "";
+  return `invalid input: ${issues.join("; ")}${more}`;
 }
 
 /** The domain code carried by an error, if any: surfaced to clients in `error.data.appCode`. */

@@ -19,6 +19,9 @@ const REDACT = [
   "*.cookie",
   "headers.authorization",
   "req.headers.authorization",
+  // Node's HTTP parser errors carry the raw request bytes (headers included).
+  "rawPacket",
+  "*.rawPacket",
 ];
 
 export function createLogger(opts: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {

@@ -1,5 +1,5 @@
 import { initTRPC, TRPCError } from "@trpc/server";
-import { appCodeOf, toTRPCError } from "./errors.js";
+import { appCodeOf, clientAppCodeOf, inputErrorMessage, toTRPCError } from "./errors.js";
 import { roleAtLeast, type Identity, type Role } from "./identity.js";
 import type { Services } from "./services.js";
 
@@ -13,7 +13,7 @@ export interface Context {
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     // Clients (the CLI, tests) branch on the stable domain code, not on message text.
-    return { ...shape, data: { ...shape.data, appCode: appCodeOf(error), stack: undefined } };
+    return { ...shape, message: inputErrorMessage(error) ?? shape.message, data: { ...shape.data, appCode: clientAppCodeOf(error), stack: undefined } };
   },
 });
 
@@ -24,7 +24,7 @@ export const middleware = t.middleware;
 const normaliseErrors = t.middleware(async function normaliseErrors(opts) {
   const result = await opts.next();
   if (!result.ok) {
-    const normalised = toTRPCError(result.error.cause ?? result.error);
+    const normalised = toTRPCError(result.error);
     if (normalised.code === "INTERNAL_SERVER_ERROR" && !appCodeOf(normalised)) {
       opts.ctx.services.log.error({ err: result.error.cause ?? result.error, path: opts.path }, "procedure failed");
     }

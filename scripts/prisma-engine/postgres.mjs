@@ -1,7 +1,7 @@
 // Throwaway PostgreSQL server for scripts/prisma.mjs (`migrate` needs a dev + shadow database, `check` a
 // shadow database): initdb on a temp dir, started on a free loopback port (unix socket in the temp dir too),
 // one database created. stop() kills it (`pg_ctl stop -m immediate`) and removes the dir.
-// tests/src/support/postgres.ts is the TypeScript twin used by the tests; keep them in step.
+// The tests use this same implementation (tests/src/support/postgres.ts re-exports it; types in postgres.d.mts).
 //
 // initdb refuses to run as root. When we are root, every PostgreSQL binary runs as an unprivileged user
 // instead: $CODEPIPER_PG_USER, else `codepiper-pg` if it exists, else `nobody`; the temp dir is chowned to

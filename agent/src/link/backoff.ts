@@ -9,7 +9,7 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 250, capMs: 8_000 };
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 250, capMs: 5_000 };
 
 export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF): number {
   const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** Math.min(attempt, 30));

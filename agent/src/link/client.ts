@@ -33,16 +33,37 @@ export function linkUrl(controlPlaneUrl: string): string {
   return url.toString();
 }
 
-/** Opens one tRPC-over-WebSocket link. The caller owns redialing: tRPC's own retry is parked. */
+/**
+ * Opens one tRPC-over-WebSocket link. A link is used once: when its socket fails or closes, the
+ * caller (the supervisor) redials with jittered backoff and a fresh JWT on a new link, so tRPC's own
+ * reconnect must never run.
+ *
+ * Parking it behind a huge retry delay is not enough: tRPC schedules its reconnect with an
+ * uncancellable timer (sleep) the moment the socket errors or closes, and that timer holds the
+ * whole client until it fires, even after close(). With a 24-hour delay every failed attempt kept
+ * ~8 KiB alive for a day: ~100 MiB over a day-long control-plane outage at the backoff cap. So the
+ * client is retired in its own error/close callbacks, which tRPC calls just *before* it would
+ * schedule the reconnect: close() turns reconnecting off, and no timer is created at all.
+ */
 export function connectLink(opts: LinkConnectOptions): ControlPlaneLink {
+  let retired = false;
+  const retire = () => {
+    if (retired) return;
+    retired = true;
+    wsClient.close().catch(() => undefined);
+  };
   const wsClient = createWSClient({
     url: linkUrl(opts.controlPlaneUrl),
     WebSocket: authenticatedWebSocket({ sign: opts.sign, onRefused: opts.onRefused }) as unknown as typeof globalThis.WebSocket,
-    // The supervisor redials with jittered backoff and a fresh JWT; tRPC must not race it.
+    // Belt and braces: should tRPC ever get to its reconnect, it must not race the supervisor.
     retryDelayMs: () => 24 * 3_600_000,
     keepAlive: { enabled: true, intervalMs: opts.keepAliveMs, pongTimeoutMs: 10_000 },
     onOpen: opts.onOpen,
-    onClose: (cause) => opts.onClose(cause?.code),
+    onError: retire,
+    onClose: (cause) => {
+      retire();
+      opts.onClose(cause?.code);
+    },
   });
   const trpc: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
   return {

@@ -1,4 +1,4 @@
-import { PERMANENT_LINK_ERRORS, AppError, type CommandEnvelope, type ErrorCode, type HostFacts } from "@codepiper/core";
+import { LIMITS, PERMANENT_LINK_ERRORS, AppError, type CommandEnvelope, type ErrorCode, type HostFacts } from "@codepiper/core";
 import type { CommandExecutor } from "../commands/executor.js";
 import { currentLoad } from "../facts.js";
 import type { Logger } from "../log.js";
@@ -19,9 +19,18 @@ export interface LinkSupervisorOptions {
   connect?: (opts: LinkConnectOptions) => ControlPlaneLink;
   backoff?: BackoffOptions;
   keepAliveMs?: number;
+  /** Most events per shipped batch (default: the most the control plane accepts, LIMITS.eventBatchSize). */
   batchSize?: number;
+  /** Rough bound on a batch's JSON size (default: half the link's message limit). */
+  maxBatchBytes?: number;
   /** How often the shipper looks for events appended by other processes. */
   pollMs?: number;
+}
+
+/** The domain error code of a failure, whether thrown locally or answered by the control plane. */
+function appCodeOf(err: unknown): ErrorCode | null {
+  if (err instanceof AppError) return err.code;
+  return (err as { data?: { appCode?: ErrorCode } } | null)?.data?.appCode ?? null;
 }
 
 function abortable(signal: AbortSignal, ms?: number): Promise<void> {
@@ -52,7 +61,7 @@ export class LinkSupervisor {
   online = false;
 
   constructor(options: LinkSupervisorOptions) {
-    this.opts = { connect: connectLink, backoff: DEFAULT_BACKOFF, keepAliveMs: 15_000, batchSize: 500, pollMs: 250, ...options };
+    this.opts = { connect: connectLink, backoff: DEFAULT_BACKOFF, keepAliveMs: 15_000, batchSize: LIMITS.eventBatchSize, maxBatchBytes: LIMITS.linkMessageBytes / 2, pollMs: 250, ...options };
   }
 
   /** Call after appending to the outbox in this process: ships without waiting for the poll. */
@@ -104,7 +113,12 @@ export class LinkSupervisor {
       const first = await Promise.race([opened.then(() => "open" as const), closed.then(() => "closed" as const), abortable(signal).then(() => "stop" as const)]);
       if (first !== "open") return { opened: false, refusal, reason: "could not connect" };
       wasOpen = true;
-      const hello = await this.opts.facts().then((facts) => link.hello(facts));
+      // Raced with the close: a call made on a link that just died is parked by the tRPC client until
+      // its next reconnect, which the supervisor owns (retryDelayMs is parked), so it would never settle.
+      const hello = await Promise.race([
+        this.opts.facts().then((facts) => link.hello(facts)),
+        closed.then((code) => Promise.reject(new Error(`link closed (${code ?? "no code"}) before hello`))),
+      ]);
       const rebased = this.opts.outbox.rebaseAbove(hello.ackedSeq);
       if (rebased > 0) this.opts.log.warn({ rebased, ackedSeq: hello.ackedSeq }, "outbox was reset on this host; renumbered pending events");
       this.opts.outbox.prune(hello.ackedSeq);
@@ -122,7 +136,7 @@ export class LinkSupervisor {
       reason = await Promise.race([failed, closed.then((code) => `closed (${code ?? "no code"})`), abortable(signal).then(() => "stopping")]);
       return { opened: true, refusal, reason };
     } catch (err) {
-      const code = err instanceof AppError ? err.code : ((err as { data?: { appCode?: ErrorCode } }).data?.appCode ?? null);
+      const code = appCodeOf(err);
       if (code && PERMANENT_LINK_ERRORS.has(code)) refusal ??= { status: null, code, message: (err as Error).message };
       return { opened: wasOpen, refusal, reason: (err as Error).message };
     } finally {
@@ -130,7 +144,10 @@ export class LinkSupervisor {
       signal.removeEventListener("abort", stopRoutines);
       routines.abort();
       this.wakeShipper?.();
-      await this.inFlight;
+      // Graceful stop: let the batch in flight be answered so the outbox is pruned exactly. Once the
+      // socket has closed no answer can come (the push may never settle until link.close() fails it):
+      // waiting on it would stall the redial forever. The batch is simply re-sent on the next link.
+      await Promise.race([this.inFlight, closed]);
       await link.close().catch(() => undefined);
     }
   }
@@ -140,7 +157,7 @@ export class LinkSupervisor {
   private async shipOutbox(link: ControlPlaneLink, ackedSeq: number, signal: AbortSignal): Promise<void> {
     let acked = ackedSeq;
     while (!signal.aborted) {
-      const events = this.opts.outbox.readAfter(acked, this.opts.batchSize);
+      const events = this.opts.outbox.readAfter(acked, this.opts.batchSize, this.opts.maxBatchBytes);
       if (events.length === 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, this.opts.pollMs);
@@ -165,8 +182,25 @@ export class LinkSupervisor {
   }
 
   private async streamCommands(link: ControlPlaneLink, signal: AbortSignal): Promise<void> {
-    let queue: Promise<void> = Promise.resolve();
+    // First, outcomes the control plane may not have heard (the agent died or the link dropped
+    // between executing a command and its acknowledgement being answered). Without this, an
+    // entry whose ack *did* reach the control plane just before a crash would stay unacknowledged
+    // in the journal forever: the command is never streamed again, so the journal never learns.
+    let queue: Promise<void> = (async () => {
+      for (const ack of this.opts.executor.unacknowledged()) {
+        if (signal.aborted) return;
+        try {
+          await link.ackCommand(ack);
+        } catch (err) {
+          // The control plane has no such command for this host: nothing is waiting for this outcome.
+          if (appCodeOf(err) !== "CODEPIPER_NOT_FOUND") throw err;
+          this.opts.log.warn({ commandId: ack.id }, "the control plane does not know a journaled command; forgetting its outcome");
+        }
+        this.opts.outbox.markAcked(ack.id);
+      }
+    })();
     await new Promise<void>((resolve, reject) => {
+      queue.catch(reject);
       const run = (command: CommandEnvelope) => {
         // Serial: commands for one host execute in the order the control plane issued them.
         queue = queue.then(async () => {

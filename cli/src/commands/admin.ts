@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
-import { createUser, openDatabase } from "@codepiper/control-plane";
 import { call, createApi } from "../client.js";
 import { configDir, dataDir, writeCredentials } from "../config.js";
 import { globals, outputFor } from "../context.js";
@@ -23,6 +22,7 @@ export function registerAdmin(program: Command): void {
       if (!opts.passwordStdin) throw new AppError("CODEPIPER_BAD_INPUT", "pass the password on standard input with --password-stdin");
       if (!["admin", "operator", "viewer"].includes(opts.role)) throw new AppError("CODEPIPER_BAD_INPUT", `--role ${opts.role}: expected admin, operator or viewer`);
       const password = await readStdinSecret("the password");
+      const { createUser, openDatabase } = await import("@codepiper/control-plane"); // loaded on use (see server.ts)
       const database = await openDatabase({ url: databaseUrlFor(dataDir(opts.dataDir), opts.databaseUrl) });
       try {
         const user = await createUser(database.prisma, { email: opts.email, password, role: opts.role as "admin" });

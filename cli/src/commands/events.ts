@@ -16,7 +16,7 @@ export function registerEvents(program: Command): void {
     .option("--type <type>", "only this event type")
     .option("--since <id>", "only events after this id")
     .option("--limit <n>", "at most this many (without --follow)", "1000")
-    .option("--follow", "keep printing new events as they arrive")
+    .option("--follow", "keep printing new events as they arrive (from now, or after --since)")
     .action(async (opts: { host?: string; type?: string; since?: string; limit: string; follow?: boolean }, cmd: Command) => {
       const out = outputFor(cmd);
       const since = opts.since === undefined ? undefined : parseIntArg(opts.since, "--since");
@@ -29,9 +29,12 @@ export function registerEvents(program: Command): void {
         }
         // Fail fast on a bad host name or token before holding a subscription open.
         await call(h, (api) => api.events.list.query({ host: opts.host, type: opts.type, since, limit: 1 }));
+        // Like tail -f: without --since, only what arrives from now on.
+        const from = since ?? (await call(h, (api) => api.events.head.query())).lastId;
+        process.stderr.write(`following events after id ${from} (Ctrl-C to stop)\n`);
         await new Promise<void>((resolve, reject) => {
           const sub = h.api.events.follow.subscribe(
-            { host: opts.host, type: opts.type, since },
+            { host: opts.host, type: opts.type, since: from },
             {
               onData: (tracked) => out.line(tracked.data, () => human(tracked.data)),
               onError: (err) => reject(err),

@@ -15,7 +15,14 @@ export function registerHosts(program: Command): void {
   hosts
     .command("list", { isDefault: true })
     .description("list hosts with status, versions and provider CLIs")
+    // `list` is the default subcommand, so a mistyped one (`hosts pnig alpha`) lands here as
+    // arguments; commander alone would only say "too many arguments for 'list'".
+    .allowExcessArguments(true)
     .action(async (_opts: unknown, cmd: Command) => {
+      if (cmd.args.length > 0) {
+        const known = (cmd.parent?.commands ?? []).map((c) => c.name()).filter((n) => n !== "help").join(", ");
+        throw new AppError("CODEPIPER_BAD_INPUT", `unknown command 'hosts ${cmd.args[0]}' (hosts commands: ${known})`);
+      }
       const out = outputFor(cmd);
       const list = await withApi(cmd, (h) => call(h, (api) => api.hosts.list.query()));
       out.result(list, () =>

@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
-import { startControlPlane } from "@codepiper/control-plane";
 import { dataDir } from "../config.js";
 import { outputFor } from "../context.js";
 import { onShutdown } from "../signals.js";
@@ -29,6 +28,9 @@ export function registerServer(program: Command): void {
     .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string }, cmd: Command) => {
       const out = outputFor(cmd);
       const dir = dataDir(opts.dataDir);
+      // Loaded on use: `agent run` and the remote commands must not pay for the control plane's modules
+      // (the agent's idle RSS budget is 80 MB, DESIGN.md §7).
+      const { startControlPlane } = await import("@codepiper/control-plane");
       const cp = await startControlPlane({
         dataDir: dir,
         listen: opts.listen,

@@ -6,7 +6,6 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
 import { isEnrolled, joinHost, statePaths } from "@codepiper/agent";
-import { createUser, openDatabase } from "@codepiper/control-plane";
 import { call, createApi } from "../client.js";
 import { configDir, dataDir, readCredentials, writeCredentials } from "../config.js";
 import { globals, outputFor } from "../context.js";
@@ -61,6 +60,7 @@ export function registerUp(program: Command): void {
 
       // 1. An admin, created directly in the database on first run.
       let password: string | null = null;
+      const { createUser, openDatabase } = await import("@codepiper/control-plane"); // loaded on use (see server.ts)
       const database = await openDatabase({ url: databaseUrlFor(dir) });
       try {
         if ((await database.prisma.user.count()) === 0) {

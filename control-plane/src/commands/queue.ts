@@ -78,8 +78,10 @@ export async function deliverableCommands(services: Services, hostId: string, cu
 /** Records the host's result. Idempotent: a repeated ack (after a lost answer) changes nothing. */
 export async function acknowledgeCommand(services: Services, hostId: string, ack: CommandAck): Promise<{ status: CommandStatus }> {
   const id = BigInt(ack.id);
+  // A command that reached the host before its TTL ran out may be acknowledged after the expiry
+  // sweep marked it `expired`: record what really happened rather than keep "host offline".
   const { count } = await services.db.command.updateMany({
-    where: { id, hostId, status: { in: ["pending", "delivered"] } },
+    where: { id, hostId, OR: [{ status: { in: ["pending", "delivered"] } }, { status: "expired", deliveredAt: { not: null } }] },
     data: {
       status: ack.ok ? "succeeded" : "failed",
       completedAt: new Date(),

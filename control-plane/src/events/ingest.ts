@@ -1,6 +1,7 @@
 import type { EventBatch, IngestResult } from "@codepiper/core";
 import { topics } from "../bus/bus.js";
 import { insertEventsIgnoringDuplicates } from "../db/index.js";
+import { metrics } from "../metrics.js";
 import type { Services } from "../services.js";
 
 /**
@@ -39,6 +40,9 @@ export async function ingestEvents(services: Services, hostId: string, batch: Ev
     return { ackedSeq: last > acked ? last : acked, inserted, gap };
   });
   if (result.gap) log.warn({ hostId, missingFrom: String(result.gap[0]), missingTo: String(result.gap[1]) }, "host outbox has a gap: events lost on the host side");
-  if (result.inserted > 0) services.bus.publish(topics.events, hostId);
+  if (result.inserted > 0) {
+    metrics.eventsIngested += result.inserted;
+    services.bus.publish(topics.events, hostId);
+  }
   return { ackedSeq: Number(result.ackedSeq), inserted: result.inserted };
 }

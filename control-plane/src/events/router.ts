@@ -51,6 +51,12 @@ export const eventsRouter = router({
     }),
 
   /** Live tail: every matching event after `since` (or after `lastEventId` on reconnect), then new ones as they arrive. */
+  /** The id of the newest event: a follower that wants only new events starts after it. */
+  head: viewerProcedure.output(z.object({ lastId: z.number() })).query(async ({ ctx }) => {
+    const last = await ctx.services.db.event.findFirst({ orderBy: { id: "desc" }, select: { id: true } });
+    return { lastId: Number(last?.id ?? 0n) };
+  }),
+
   follow: viewerProcedure.input(filterSchema.extend({ lastEventId: z.string().regex(/^\d+$/).nullish() })).subscription(async function* ({ ctx, input, signal }) {
     const services = ctx.services;
     const hostId = await resolveHostId(services, input.host);

@@ -27,10 +27,14 @@ export async function authenticateLink(services: Services, req: IncomingMessage)
       `agent speaks link protocol ${String(req.headers[PROTOCOL_HEADER])}; this control plane needs ${MIN_PROTOCOL_VERSION}–${PROTOCOL_VERSION}: upgrade the agent`,
     );
   }
-  const header = req.headers.authorization ?? "";
-  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header);
-  if (!match) throw new AppError("CODEPIPER_LINK_TOKEN_MISSING", "the link upgrade needs Authorization: Bearer <host JWT>");
-  const jwt = match[1]!;
+  // MISSING means no bearer credential at all; a bearer value that is not a signed compact JWS
+  // (an API token, garbage, an unsigned alg=none token) was presented, so it is INVALID.
+  const bearer = /^Bearer +(\S+)$/i.exec((req.headers.authorization ?? "").trim());
+  if (!bearer) throw new AppError("CODEPIPER_LINK_TOKEN_MISSING", "the link upgrade needs Authorization: Bearer <host JWT>");
+  const jwt = bearer[1]!;
+  if (jwt.length > 4096 || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(jwt)) {
+    throw new AppError("CODEPIPER_LINK_TOKEN_INVALID", "the link token is not a signed JWT");
+  }
 
   let unverified: ReturnType<typeof decodeJwt>;
   try {
@@ -55,8 +59,13 @@ export async function authenticateLink(services: Services, req: IncomingMessage)
     if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "aud") {
       throw new AppError("CODEPIPER_LINK_TOKEN_AUDIENCE", "the link token is addressed to another control plane: re-join this host");
     }
+    // JWTExpired (a subclass, handled above) covers "iat too far in the past". What is left for
+    // iat is a missing claim or one in the future: neither is an expiry.
     if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "iat") {
-      throw new AppError("CODEPIPER_LINK_TOKEN_EXPIRED", "the link token is too old (is the host's clock right?)");
+      throw new AppError(
+        "CODEPIPER_LINK_TOKEN_INVALID",
+        err.reason === "missing" ? "the link token has no iat claim" : "the link token was issued in the future (is the host's clock right?)",
+      );
     }
     throw new AppError("CODEPIPER_LINK_TOKEN_INVALID", "the link token's signature or claims are invalid", { cause: err });
   }

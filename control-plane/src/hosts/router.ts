@@ -99,7 +99,8 @@ export const hostsRouter = router({
     .output(z.object({ commandId: z.string(), status: commandViewSchema.shape.status, latencyMs: z.number().nullable(), host: z.string(), agentTime: z.string().nullable() }))
     .mutation(async ({ ctx, input, signal }) => {
       const host = await findHost(ctx.services, input.host);
-      if (host.revokedAt) throw new AppError("CODEPIPER_HOST_REVOKED", `host ${host.name} is revoked`);
+      // CONFLICT, not HOST_REVOKED: that code means "this agent must stop" and the CLI exits 10 on it.
+      if (host.revokedAt) throw new AppError("CODEPIPER_CONFLICT", `host ${host.name} is revoked: it can no longer receive commands`);
       const started = performance.now();
       const cmd = await enqueueCommand(ctx.services, { hostId: host.id, type: "ping", payload: { sentAt: Date.now() }, ttlMs: input.ttlMs, createdBy: actorOf(ctx.identity) });
       const wait = Math.min(input.timeoutMs, ctx.services.config.maxWaitMs);

@@ -5,12 +5,13 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { AppError, LIMITS, PATHS } from "@codepiper/core";
 import { authenticateApiToken } from "../auth/api-tokens.js";
 import { topics } from "../bus/bus.js";
+import { toTRPCError } from "../errors.js";
 import { authenticateLink } from "../hosts/link-auth.js";
 import type { Identity } from "../identity.js";
 import { appRouter } from "../router.js";
 import type { Services } from "../services.js";
 import type { Context } from "../trpc.js";
-import { renderMetrics, metrics } from "./metrics.js";
+import { renderMetrics, metrics } from "../metrics.js";
 import { landingPage } from "./page.js";
 import { refuseUpgrade } from "./refuse.js";
 
@@ -43,13 +44,26 @@ export function createControlPlaneServer(services: Services): { server: Server; 
     router: appRouter,
     basePath: `${PATHS.trpc}/`,
     maxBodySize: LIMITS.userMessageBytes,
-    createContext: async ({ req }): Promise<Context> => ({ services, identity: await identityFromBearer(services, req), source: sourceOf(req) }),
+    // A bad token is the caller's fault: throw it as its mapped tRPC error (401 + appCode). Thrown
+    // raw, tRPC would wrap it as INTERNAL_SERVER_ERROR and answer 500 (and log it as our failure).
+    createContext: async ({ req }): Promise<Context> => {
+      try {
+        return { services, identity: await identityFromBearer(services, req), source: sourceOf(req) };
+      } catch (err) {
+        throw toTRPCError(err);
+      }
+    },
     onError: ({ error, path }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error.cause ?? error, path }, "http procedure failed");
     },
   });
 
   const onWsError = ({ error, path }: { error: { code: string; cause?: unknown; message: string }; path?: string }) => {
+    // tRPC also reports the socket's own errors here, as INTERNAL_SERVER_ERROR. A WebSocket protocol
+    // violation by the peer (oversized message, bad frame: ws codes WS_ERR_*) is the client's fault,
+    // already logged at warn by the socket's error handler, and answered with a close (1009, 1002…).
+    const wsCode = (error.cause as { code?: unknown } | undefined)?.code;
+    if (typeof wsCode === "string" && wsCode.startsWith("WS_ERR_")) return;
     if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error.cause ?? error.message, path }, "ws procedure failed");
   };
   const handlerOptions = { router: appRouter, createContext: ({ req }: { req: IncomingMessage }) => wsContexts.get(req)!, onError: onWsError };
@@ -139,8 +153,10 @@ export function createControlPlaneServer(services: Services): { server: Server; 
         log.info({ code, path, source: sourceOf(req) }, "refused upgrade");
       });
   });
-  server.on("clientError", (err, socket) => {
-    log.debug({ err }, "http client error");
+  server.on("clientError", (err: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: number }, socket) => {
+    // Never log `err` itself: Node attaches the raw request bytes (`rawPacket`), headers and all,
+    // so an Authorization header would land in the log as a byte array.
+    log.debug({ code: err.code, reason: err.message, bytesParsed: err.bytesParsed }, "http client error");
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
   });
 

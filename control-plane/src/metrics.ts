@@ -1,4 +1,4 @@
-import type { Services } from "../services.js";
+import type { Services } from "./services.js";
 
 /** Process-wide counters, exposed at /metrics in the Prometheus text format. */
 export const metrics = {
