@@ -9,3 +9,5 @@ export { backoffDelay, DEFAULT_BACKOFF } from "./link/backoff.js";
 export { connectLink, type ControlPlaneLink } from "./link/client.js";
 export { LinkSupervisor, type LinkExit } from "./link/supervisor.js";
 export { CommandExecutor } from "./commands/executor.js";
+export { buildSessionEnv, type Billing, ENV_LIMITS } from "./sessions/env.js";
+export { TmuxDriver } from "./tmux/driver.js";
