@@ -6,3 +6,4 @@ export * from "./wire/host.js";
 export * from "./wire/events.js";
 export * from "./wire/commands.js";
 export * from "./wire/link.js";
+export * from "./transcripts/index.js";
