@@ -1,7 +1,7 @@
 import { createTRPCClient, createWSClient, httpLink, splitLink, wsLink, type TRPCClient } from "@trpc/client";
 import WebSocket from "ws";
 import type { AppRouter } from "@codepiper/control-plane";
-import { AppError, LIMITS, PATHS } from "@codepiper/core";
+import { LIMITS, PATHS } from "@codepiper/core";
 import { toAppError } from "@codepiper/agent";
 import { parseUrl } from "./parse.js";
 
@@ -65,19 +65,15 @@ function wsLinkLazy(get: () => ReturnType<typeof createWSClient>): ReturnType<ty
   };
 }
 
-/** Calls the API, turning transport and server failures into domain errors with codes. */
+/**
+ * Calls the API, turning transport and server failures into domain errors with codes. The control
+ * plane puts a domain code on every error it answers (`error.data.appCode`), so no mapping of
+ * tRPC codes is repeated here.
+ */
 export async function call<T>(handle: ApiHandle, fn: (api: Api) => Promise<T>): Promise<T> {
   try {
     return await fn(handle.api);
   } catch (err) {
-    const appErr = toAppError(err, handle.url);
-    if (appErr.code === "CODEPIPER_INTERNAL") {
-      const code = (err as { data?: { code?: string } }).data?.code;
-      if (code === "UNAUTHORIZED") throw new AppError("CODEPIPER_UNAUTHENTICATED", appErr.message);
-      if (code === "FORBIDDEN") throw new AppError("CODEPIPER_FORBIDDEN", appErr.message);
-      if (code === "NOT_FOUND") throw new AppError("CODEPIPER_NOT_FOUND", appErr.message);
-      if (code === "BAD_REQUEST") throw new AppError("CODEPIPER_BAD_INPUT", appErr.message);
-    }
-    throw appErr;
+    throw toAppError(err, handle.url);
   }
 }
