@@ -1,12 +1,17 @@
-import { CommandExecutor } from "./commands/executor.js";
-import { gatherFacts } from "./facts.js";
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { CommandExecutor, pingHandler } from "./commands/executor.js";
+import { cachedProviders, gatherFacts } from "./facts.js";
 import { loadHostKeys, signLinkToken } from "./identity.js";
 import { LinkSupervisor, type LinkExit } from "./link/supervisor.js";
 import type { BackoffOptions } from "./link/backoff.js";
 import { acquireStateLock } from "./lock.js";
 import { createAgentLogger, type Logger } from "./log.js";
 import { Outbox } from "./outbox.js";
+import { SessionManager } from "./sessions/manager.js";
 import { readEnrollment, statePaths } from "./state.js";
+import { TmuxDriver } from "./tmux/driver.js";
 
 export interface AgentRunOptions {
   stateDir: string;
@@ -15,12 +20,17 @@ export interface AgentRunOptions {
   log?: Logger;
   backoff?: BackoffOptions;
   keepAliveMs?: number;
+  /** argv prefix running hook-forward with plain node: [node, "<abs>/hook-forward.cjs"]. */
+  hookForward: readonly string[];
+  /** Resume sessions whose tmux vanished while the agent was down (a reboot) through the provider. */
+  preserveSessions?: boolean;
 }
 
 export interface RunningAgent {
   readonly hostId: string;
   readonly name: string;
   readonly supervisor: LinkSupervisor;
+  readonly sessions: SessionManager;
   /** Resolves when the agent stops: on `stop()` or on a permanent link error. */
   readonly done: Promise<LinkExit>;
   stop(): Promise<LinkExit>;
@@ -40,18 +50,48 @@ export async function startAgent(opts: AgentRunOptions): Promise<RunningAgent> {
   const outbox = new Outbox(paths.outbox);
   const pruneTimer = setInterval(() => outbox.pruneCommands(7 * 86_400_000), 3_600_000).unref();
 
+  mkdirSync(join(paths.dir, "events"), { recursive: true, mode: 0o700 });
+  // The manager starts (and re-adopts sessions) before the link exists; until then appends simply
+  // wait in the outbox and terminal frames have no watcher.
+  let link: LinkSupervisor | null = null;
+  const sessions = new SessionManager({
+    paths,
+    outbox,
+    driver: new TmuxDriver(paths.tmuxSocket, { exitMarker: join(paths.dir, "events", "pane-exit") }),
+    exitMarker: join(paths.dir, "events", "pane-exit"),
+    log,
+    encryptionKey: keys.encryption,
+    // Hook tokens are derived from the host's signing key, so they survive restarts unstored.
+    hookSecret: createHash("sha256").update("codepiper-hook-token-v1").update(keys.signing.export({ type: "pkcs8", format: "der" })).digest(),
+    providers: cachedProviders(),
+    hookForward: opts.hookForward,
+    pushTerminal: (frames) => link?.pushTerminal({ frames }) ?? Promise.resolve(),
+    notifyAppended: () => link?.notifyAppended(),
+    preserveSessions: opts.preserveSessions ?? false,
+  });
+  try {
+    await sessions.start();
+  } catch (err) {
+    outbox.close();
+    lock.release();
+    throw err;
+  }
+
   const supervisor = new LinkSupervisor({
     controlPlaneUrl: opts.controlPlaneUrl ?? enrollment.controlPlaneUrl,
     sign: () => signLinkToken({ key: keys.signing, hostId: enrollment.hostId, audience: enrollment.audience }),
     facts: () => gatherFacts(),
     outbox,
-    executor: new CommandExecutor(outbox, log),
+    executor: new CommandExecutor(outbox, log, { ping: pingHandler, ...sessions.commandHandlers() }),
+    ephemeral: sessions,
     log,
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.keepAliveMs ? { keepAliveMs: opts.keepAliveMs } : {}),
   });
+  link = supervisor;
   const controller = new AbortController();
-  const done = supervisor.run(controller.signal).finally(() => {
+  const done = supervisor.run(controller.signal).finally(async () => {
+    await sessions.stop().catch((err: unknown) => log.warn({ err }, "stopping sessions failed"));
     clearInterval(pruneTimer);
     outbox.close();
     lock.release();
@@ -61,6 +101,7 @@ export async function startAgent(opts: AgentRunOptions): Promise<RunningAgent> {
     hostId: enrollment.hostId,
     name: enrollment.name,
     supervisor,
+    sessions,
     done,
     stop() {
       controller.abort();

@@ -8,6 +8,6 @@ export { signLinkToken, generateHostKeys, publicPem } from "./identity.js";
 export { backoffDelay, DEFAULT_BACKOFF } from "./link/backoff.js";
 export { connectLink, type ControlPlaneLink } from "./link/client.js";
 export { LinkSupervisor, type LinkExit } from "./link/supervisor.js";
-export { CommandExecutor } from "./commands/executor.js";
+export { CommandExecutor, pingOnlyHandlers } from "./commands/executor.js";
 export { buildSessionEnv, type Billing, ENV_LIMITS } from "./sessions/env.js";
 export { TmuxDriver } from "./tmux/driver.js";

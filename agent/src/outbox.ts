@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS commands (
   finished_at   TEXT,
   acked         INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS cursors (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
 
 /**
@@ -74,6 +78,36 @@ export class Outbox {
       batch.map((e) => Number(this.insert.run(e.type, e.sessionId ?? null, (e.at ?? new Date()).toISOString(), JSON.stringify(e.payload ?? null)).lastInsertRowid)),
     );
     return run(events);
+  }
+
+  /**
+   * Appends events and saves a cursor in ONE transaction: whoever produced the events from some
+   * input (a transcript tailer: a file offset) records how far it got atomically with them, so after
+   * a crash it resumes exactly where the committed events end, never repeating or skipping one.
+   */
+  appendWithCursor(events: readonly NewEvent[], cursor: { key: string; value: unknown }): number[] {
+    const run = this.db.transaction(() => {
+      const seqs = events.map((e) => Number(this.insert.run(e.type, e.sessionId ?? null, (e.at ?? new Date()).toISOString(), JSON.stringify(e.payload ?? null)).lastInsertRowid));
+      this.db.prepare("INSERT INTO cursors (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(cursor.key, JSON.stringify(cursor.value));
+      return seqs;
+    });
+    return run();
+  }
+
+  /** A cursor saved by appendWithCursor, or null. */
+  getCursor(key: string): unknown {
+    const row = this.db.prepare("SELECT value FROM cursors WHERE key = ?").get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as unknown) : null;
+  }
+
+  /** Every cursor whose key starts with `prefix`, in key order. */
+  listCursors(prefix: string): { key: string; value: unknown }[] {
+    const rows = this.db.prepare("SELECT key, value FROM cursors WHERE key >= ? AND key < ? ORDER BY key").all(prefix, `${prefix}\uffff`) as { key: string; value: string }[];
+    return rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as unknown }));
+  }
+
+  deleteCursor(key: string): void {
+    this.db.prepare("DELETE FROM cursors WHERE key = ?").run(key);
   }
 
   /**

@@ -20,6 +20,7 @@ export function exitCodeOf(code: ErrorCode): number {
   switch (code) {
     case "CODEPIPER_BAD_INPUT":
     case "CODEPIPER_PAYLOAD_TOO_LARGE":
+    case "CODEPIPER_AMBIGUOUS":
       return EXIT.usage;
     case "CODEPIPER_UNAUTHENTICATED":
     case "CODEPIPER_FORBIDDEN":
@@ -34,14 +35,17 @@ export function exitCodeOf(code: ErrorCode): number {
       return EXIT.auth;
     case "CODEPIPER_NOT_FOUND":
     case "CODEPIPER_AGENT_NOT_ENROLLED":
+    case "CODEPIPER_PROVIDER_MISSING":
       return EXIT.notFound;
     case "CODEPIPER_UNREACHABLE":
     case "CODEPIPER_TIMEOUT":
+    case "CODEPIPER_HOST_OFFLINE":
       return EXIT.unreachable;
     case "CODEPIPER_CONFLICT":
     case "CODEPIPER_HOST_NAME_TAKEN":
     case "CODEPIPER_SETUP_DONE":
     case "CODEPIPER_AGENT_ALREADY_RUNNING":
+    case "CODEPIPER_SESSION_ENDED":
       return EXIT.conflict;
     case "CODEPIPER_HOST_REVOKED":
     case "CODEPIPER_HOST_UNKNOWN":
@@ -57,11 +61,11 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0   success
   1   unexpected failure
-  2   bad usage or invalid input
+  2   bad usage or invalid input (incl. an ambiguous session id prefix, text over 1 MiB)
   3   not logged in, forbidden, or a bad/expired/used token
-  4   not found (host, command, enrollment)
-  5   control plane unreachable, or timed out
-  6   conflict (name taken, already set up, agent already running)
+  4   not found (host, session, command, enrollment, directory or provider CLI on the host)
+  5   control plane unreachable, host offline, or timed out
+  6   conflict (name taken, already set up, agent already running, session already ended)
   10  agent stopped for good (host revoked or unknown, protocol too old)
 
 Environment: CODEPIPER_URL, CODEPIPER_TOKEN, CODEPIPER_CONFIG_DIR, CODEPIPER_DATA_DIR,

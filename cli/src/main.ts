@@ -4,8 +4,12 @@ import { registerAdmin } from "./commands/admin.js";
 import { registerAgent } from "./commands/agent.js";
 import { registerEvents } from "./commands/events.js";
 import { registerHosts } from "./commands/hosts.js";
+import { registerInput } from "./commands/input.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerLogin } from "./commands/login.js";
 import { registerServer } from "./commands/server.js";
+import { registerSessions } from "./commands/sessions.js";
+import { registerTerminal } from "./commands/terminal.js";
 import { registerUp } from "./commands/up.js";
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.js";
 import { printError } from "./output.js";
@@ -20,7 +24,7 @@ export function buildProgram(): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent]) register(program);
+  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs]) register(program);
   program.commands.forEach(function applyExitOverride(c: Command) {
     c.exitOverride();
     c.commands.forEach(applyExitOverride);
@@ -30,6 +34,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // hook-forward parses its own argv (the notify payload is a bare last argument) and is loaded lazily.
+  if (argv[2] === "hook-forward") return (await import("./hook-forward.cjs")).default.main(argv.slice(3), process.env, process.stdin, process.stdout, process.stderr);
   const program = buildProgram();
   const json = argv.includes("--json");
   if (json) {

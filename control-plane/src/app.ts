@@ -10,6 +10,8 @@ import { parseServerConfig, type ServerConfigInput } from "./config.js";
 import { openDatabase } from "./db/index.js";
 import { pruneLinkJtis } from "./hosts/link-auth.js";
 import { Presence } from "./hosts/presence.js";
+import { EphemeralHub } from "./link/ephemeral.js";
+import { TerminalHub } from "./terminal/hub.js";
 import { createControlPlaneServer as createServer } from "./http/server.js";
 import { createLogger, type Logger } from "./log.js";
 import type { Services } from "./services.js";
@@ -36,8 +38,11 @@ export async function startControlPlane(input: ServerConfigInput & { logger?: Lo
   // PostgreSQL, presence moves to the shared bus; see DESIGN.md §5.)
   await db.host.updateMany({ where: { online: true }, data: { online: false } });
 
+  const ephemeral = new EphemeralHub();
   const services: Services = {
     config,
+    ephemeral,
+    terminals: new TerminalHub(ephemeral, log),
     database,
     db,
     log,

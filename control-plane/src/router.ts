@@ -2,6 +2,7 @@ import { authRouter } from "./auth/router.js";
 import { eventsRouter } from "./events/router.js";
 import { hostsRouter } from "./hosts/router.js";
 import { linkRouter } from "./link/router.js";
+import { sessionsRouter } from "./sessions/router.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
@@ -9,6 +10,7 @@ export const appRouter = router({
   hosts: hostsRouter,
   events: eventsRouter,
   link: linkRouter,
+  sessions: sessionsRouter,
 });
 
 export type AppRouter = typeof appRouter;

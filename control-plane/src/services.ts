@@ -4,6 +4,8 @@ import type { Database, Db } from "./db/index.js";
 import type { Presence } from "./hosts/presence.js";
 import type { Logger } from "./log.js";
 import type { RateLimiter } from "./auth/rate-limit.js";
+import type { EphemeralHub } from "./link/ephemeral.js";
+import type { TerminalHub } from "./terminal/hub.js";
 
 /** Everything a procedure may reach, built once at start-up (see app.ts). */
 export interface Services {
@@ -13,6 +15,9 @@ export interface Services {
   readonly log: Logger;
   readonly bus: Bus;
   readonly presence: Presence;
+  /** Best-effort request/answer traffic to linked hosts (keystrokes, terminal, pre-flight). */
+  readonly ephemeral: EphemeralHub;
+  readonly terminals: TerminalHub;
   readonly loginLimiter: RateLimiter;
   /** Stable identity of this control plane; link JWTs must carry it as their audience. */
   readonly controlPlaneId: string;

@@ -6,4 +6,6 @@ export * from "./wire/host.js";
 export * from "./wire/events.js";
 export * from "./wire/commands.js";
 export * from "./wire/link.js";
+export * from "./wire/sessions.js";
+export * from "./wire/ephemeral.js";
 export * from "./transcripts/index.js";

@@ -12,7 +12,7 @@
 import { createPrivateKey } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CommandExecutor, LinkSupervisor, Outbox, connectLink, createAgentLogger, gatherFacts, signLinkToken } from "@codepiper/agent";
+import { CommandExecutor, LinkSupervisor, Outbox, connectLink, createAgentLogger, gatherFacts, pingOnlyHandlers, signLinkToken } from "@codepiper/agent";
 
 export interface SimHostSpec {
   hostId: string;
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       sign: () => signLinkToken({ key, hostId: spec.hostId, audience: shard.audience }),
       facts: async () => facts,
       outbox,
-      executor: new CommandExecutor(outbox, log),
+      executor: new CommandExecutor(outbox, log, pingOnlyHandlers()),
       log,
       pollMs: 5_000,
       connect: (opts) => {

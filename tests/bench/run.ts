@@ -7,13 +7,13 @@
 //
 // Benchmarks are run on demand, never by the test command. Each runs in its own process, through
 // `bash -c 'ulimit -n <hard limit>; exec node …'` (the hosts benchmark holds ~4 descriptors per
-// simulated host), with a 5-minute deadline. They only use loopback. Expect ~10 minutes in all.
+// simulated host), with a 5-minute deadline. They only use loopback. Expect ~15 minutes in all.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR, fmt, machineInfo, type ResultFile } from "./lib.js";
 
-const BENCHES = ["ingest", "hosts", "agent-idle"] as const;
+const BENCHES = ["ingest", "hosts", "agent-idle", "agent-sessions", "hooks", "keystroke", "transcript"] as const;
 const DEADLINE_MS = 5 * 60_000 + 30_000;
 
 const onlyArg = process.argv.indexOf("--only");

@@ -16,11 +16,18 @@ describe("CommandExecutor: at most once, through the journal", () => {
   let outbox: Outbox;
   let runs: number;
   let handlers: CommandHandlers;
+  /** Only `ping` runs in these tests; every session handler fails loudly if reached. */
+  const withPing = (ping: CommandHandlers["ping"]): CommandHandlers => {
+    const never = async (): Promise<never> => {
+      throw new Error("not used in this test");
+    };
+    return { ping, "session.start": never, "session.stop": never, "session.kill": never, "session.resume": never, "session.model": never };
+  };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "codepiper-exec-"));
     outbox = new Outbox(join(dir, "outbox.db"));
     runs = 0;
-    handlers = { ping: vi.fn(async () => ({ pong: true, run: ++runs })) };
+    handlers = withPing(vi.fn(async () => ({ pong: true, run: ++runs })));
   });
   afterEach(() => {
     outbox.close();
@@ -81,21 +88,21 @@ describe("CommandExecutor: at most once, through the journal", () => {
   });
 
   it("a failing handler is journaled as failed: domain errors keep their code, others are not leaked", async () => {
-    handlers = { ping: vi.fn(async () => Promise.reject(new AppError("CODEPIPER_CONFLICT", "session already exists"))) };
+    handlers = withPing(vi.fn(async () => Promise.reject(new AppError("CODEPIPER_CONFLICT", "session already exists"))));
     expect(await restarted().execute(ping("1"))).toEqual({ id: "1", ok: false, error: { code: "CODEPIPER_CONFLICT", message: "session already exists" } });
-    handlers = { ping: vi.fn(async () => Promise.reject(new Error("secret=hunter2 in a stack trace"))) };
+    handlers = withPing(vi.fn(async () => Promise.reject(new Error("secret=hunter2 in a stack trace"))));
     expect(await restarted().execute(ping("2"))).toEqual({ id: "2", ok: false, error: { code: "CODEPIPER_INTERNAL", message: "the command failed on the host" } });
     expect(handlers.ping).toHaveBeenCalledTimes(1);
   });
 
   it("a command redelivered while it is still running here (the link dropped) waits for that run: not interrupted, not run twice", async () => {
     let finish!: () => void;
-    handlers = {
-      ping: vi.fn(async () => {
+    handlers = withPing(
+      vi.fn(async () => {
         await new Promise<void>((r) => (finish = r));
         return { pong: true, run: ++runs };
       }),
-    };
+    );
     const ex = restarted();
     const first = ex.execute(ping("3"));
     await vi.waitFor(() => expect(handlers.ping).toHaveBeenCalledTimes(1));

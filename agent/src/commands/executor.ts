@@ -8,9 +8,15 @@ type Payload<K extends CommandType> = z.infer<(typeof commandSpecs)[K]>;
 /** One handler per command type: adding a type to core without a handler here fails to compile. */
 export type CommandHandlers = { [K in CommandType]: (payload: Payload<K>) => Promise<unknown> };
 
-export const defaultHandlers: CommandHandlers = {
-  ping: async () => ({ pong: true, agentTime: new Date().toISOString() }),
-};
+export const pingHandler: CommandHandlers["ping"] = async () => ({ pong: true, agentTime: new Date().toISOString() });
+
+/** Handlers of a link-only agent (simulated hosts in benchmarks, link tests): sessions are refused. */
+export function pingOnlyHandlers(): CommandHandlers {
+  const refuse = async (): Promise<never> => {
+    throw new AppError("CODEPIPER_CONFLICT", "this agent runs no sessions (link-only mode)");
+  };
+  return { ping: pingHandler, "session.start": refuse, "session.stop": refuse, "session.kill": refuse, "session.resume": refuse, "session.model": refuse };
+}
 
 function isCommandType(type: string): type is CommandType {
   return Object.hasOwn(commandSpecs, type);
@@ -31,7 +37,7 @@ export class CommandExecutor {
   constructor(
     private readonly outbox: Outbox,
     private readonly log: Logger,
-    private readonly handlers: CommandHandlers = defaultHandlers,
+    private readonly handlers: CommandHandlers,
   ) {}
 
   async execute(command: CommandEnvelope): Promise<CommandAck> {

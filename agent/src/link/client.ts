@@ -1,6 +1,6 @@
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from "@trpc/client";
 import type { AppRouter } from "@codepiper/control-plane";
-import type { CommandAck, CommandEnvelope, EventBatch, HelloOutput, HostFacts, HostLoad, IngestResult } from "@codepiper/core";
+import type { CommandAck, CommandEnvelope, EphemeralReply, EphemeralRequest, EventBatch, HelloOutput, HostFacts, HostLoad, IngestResult, TerminalPush } from "@codepiper/core";
 import { PATHS } from "@codepiper/core";
 import { authenticatedWebSocket, type LinkRefusal } from "./socket.js";
 
@@ -15,6 +15,10 @@ export interface ControlPlaneLink {
   ackCommand(ack: CommandAck): Promise<void>;
   /** Streams durable commands; tRPC resumes from the last tracked id on its own reconnects. */
   commands(onCommand: (command: CommandEnvelope) => void, onError: (err: unknown) => void): () => void;
+  /** The ephemeral stream (keystrokes, terminal, pre-flight); answer each request with reply(). */
+  ephemeral(onRequest: (request: EphemeralRequest) => void, onError: (err: unknown) => void): () => void;
+  reply(reply: EphemeralReply): Promise<void>;
+  pushTerminal(push: TerminalPush): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,16 @@ export function connectLink(opts: LinkConnectOptions): ControlPlaneLink {
         onError,
       });
       return () => sub.unsubscribe();
+    },
+    ephemeral(onRequest, onError) {
+      const sub = trpc.link.ephemeral.subscribe(undefined, { onData: (r) => onRequest({ ...r, payload: r.payload }), onError });
+      return () => sub.unsubscribe();
+    },
+    reply: async (reply) => {
+      await trpc.link.reply.mutate(reply);
+    },
+    pushTerminal: async (push) => {
+      await trpc.link.terminal.mutate(push);
     },
     close: () => wsClient.close(),
   };

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandAck, CommandEnvelope, EventBatch, HelloOutput, HostFacts, IngestResult, OutboxEvent } from "@codepiper/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommandExecutor } from "../commands/executor.js";
+import { CommandExecutor, pingOnlyHandlers } from "../commands/executor.js";
 import { createAgentLogger } from "../log.js";
 import { Outbox } from "../outbox.js";
 import type { ControlPlaneLink, LinkConnectOptions } from "./client.js";
@@ -124,6 +124,19 @@ class FakeLink implements ControlPlaneLink {
     return () => (this.subscriber = null);
   }
 
+  // The ephemeral stream is exercised end to end in tests/src/sessions; here it stays silent.
+  ephemeral(): () => void {
+    return () => undefined;
+  }
+
+  async reply(): Promise<void> {
+    this.alive();
+  }
+
+  async pushTerminal(): Promise<void> {
+    this.alive();
+  }
+
   /** The control plane streams a command on this link. */
   send(command: CommandEnvelope): void {
     if (!this.subscriber) throw new Error("the agent has not subscribed to commands");
@@ -164,7 +177,7 @@ describe("LinkSupervisor (against an in-memory control plane)", () => {
       sign: () => "jwt",
       facts: async () => FACTS,
       outbox,
-      executor: new CommandExecutor(outbox, log),
+      executor: new CommandExecutor(outbox, log, pingOnlyHandlers()),
       log,
       connect: cp.connect,
       backoff: { baseMs: 1, capMs: 5 },

@@ -1,4 +1,4 @@
-import { LIMITS, PERMANENT_LINK_ERRORS, AppError, type CommandEnvelope, type ErrorCode, type HostFacts } from "@codepiper/core";
+import { LIMITS, PERMANENT_LINK_ERRORS, AppError, type CommandEnvelope, type EphemeralReply, type EphemeralRequest, type ErrorCode, type HostFacts, type TerminalPush } from "@codepiper/core";
 import type { CommandExecutor } from "../commands/executor.js";
 import { currentLoad } from "../facts.js";
 import type { Logger } from "../log.js";
@@ -6,6 +6,13 @@ import type { Outbox } from "../outbox.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { connectLink, type ControlPlaneLink, type LinkConnectOptions } from "./client.js";
 import type { LinkRefusal } from "./socket.js";
+
+/** Answers ephemeral requests (the session manager). Requests may run concurrently; ordering per session is the handler's job. */
+export interface EphemeralHandler {
+  handle(request: EphemeralRequest): Promise<unknown>;
+  /** The link (re)opened or dropped: the control plane's watch state is gone either way. */
+  linkChanged(online: boolean): void;
+}
 
 export type LinkExit = { kind: "stopped" } | { kind: "permanent"; code: ErrorCode; message: string };
 
@@ -15,6 +22,7 @@ export interface LinkSupervisorOptions {
   facts: () => Promise<HostFacts>;
   outbox: Outbox;
   executor: CommandExecutor;
+  ephemeral?: EphemeralHandler;
   log: Logger;
   connect?: (opts: LinkConnectOptions) => ControlPlaneLink;
   backoff?: BackoffOptions;
@@ -57,8 +65,19 @@ function abortable(signal: AbortSignal, ms?: number): Promise<void> {
  */
 export class LinkSupervisor {
   private wakeShipper: (() => void) | null = null;
-  private readonly opts: Required<Omit<LinkSupervisorOptions, "connect">> & { connect: (o: LinkConnectOptions) => ControlPlaneLink };
+  private readonly opts: Required<Omit<LinkSupervisorOptions, "connect" | "ephemeral">> & { connect: (o: LinkConnectOptions) => ControlPlaneLink; ephemeral?: EphemeralHandler };
+  private current: ControlPlaneLink | null = null;
   online = false;
+
+  /**
+   * Terminal frames to the control plane, best effort: with no link they are dropped (the control
+   * plane resyncs its watchers with fresh snapshots when the host links again).
+   */
+  pushTerminal(push: TerminalPush): Promise<void> {
+    const link = this.current;
+    if (!link || !this.online) return Promise.resolve();
+    return link.pushTerminal(push).catch((err: unknown) => this.opts.log.debug({ err }, "terminal push failed"));
+  }
 
   constructor(options: LinkSupervisorOptions) {
     this.opts = { connect: connectLink, backoff: DEFAULT_BACKOFF, keepAliveMs: 15_000, batchSize: LIMITS.eventBatchSize, maxBatchBytes: LIMITS.linkMessageBytes / 2, pollMs: 250, ...options };
@@ -123,6 +142,8 @@ export class LinkSupervisor {
       if (rebased > 0) this.opts.log.warn({ rebased, ackedSeq: hello.ackedSeq }, "outbox was reset on this host; renumbered pending events");
       this.opts.outbox.prune(hello.ackedSeq);
       this.online = true;
+      this.current = link;
+      this.opts.ephemeral?.linkChanged(true);
       this.opts.log.info({ host: hello.name, ackedSeq: hello.ackedSeq }, "linked to the control plane");
 
       const failed = new Promise<string>((resolve) => {
@@ -132,6 +153,7 @@ export class LinkSupervisor {
         this.shipOutbox(link, hello.ackedSeq, routines.signal).catch(fail("outbox shipping"));
         this.streamCommands(link, routines.signal).catch(fail("command stream"));
         this.heartbeat(link, hello.heartbeatMs, routines.signal).catch(fail("heartbeat"));
+        if (this.opts.ephemeral) this.serveEphemeral(link, this.opts.ephemeral, routines.signal).catch(fail("ephemeral stream"));
       });
       reason = await Promise.race([failed, closed.then((code) => `closed (${code ?? "no code"})`), abortable(signal).then(() => "stopping")]);
       return { opened: true, refusal, reason };
@@ -140,7 +162,9 @@ export class LinkSupervisor {
       if (code && PERMANENT_LINK_ERRORS.has(code)) refusal ??= { status: null, code, message: (err as Error).message };
       return { opened: wasOpen, refusal, reason: (err as Error).message };
     } finally {
+      if (this.online) this.opts.ephemeral?.linkChanged(false);
       this.online = false;
+      this.current = null;
       signal.removeEventListener("abort", stopRoutines);
       routines.abort();
       this.wakeShipper?.();
@@ -212,6 +236,34 @@ export class LinkSupervisor {
         queue.catch(reject);
       };
       const unsubscribe = link.commands(run, reject);
+      signal.addEventListener("abort", () => {
+        unsubscribe();
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  /** Each request is handled as it comes (concurrently) and answered; a failed answer is not retried (best effort). */
+  private async serveEphemeral(link: ControlPlaneLink, handler: EphemeralHandler, signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const answer = (request: EphemeralRequest) => {
+        void handler
+          .handle(request)
+          .then(
+            (result): EphemeralReply => ({ id: request.id, ok: true, result }),
+            (err: unknown): EphemeralReply => {
+              if (!(err instanceof AppError)) this.opts.log.error({ err, type: request.type }, "ephemeral request failed");
+              return {
+                id: request.id,
+                ok: false,
+                error: err instanceof AppError ? { code: err.code, message: err.message.slice(0, 4000) } : { code: "CODEPIPER_INTERNAL", message: "the host could not do it" },
+              };
+            },
+          )
+          .then((reply) => (signal.aborted ? undefined : link.reply(reply)))
+          .catch((err: unknown) => this.opts.log.debug({ err }, "ephemeral reply not delivered"));
+      };
+      const unsubscribe = link.ephemeral(answer, reject);
       signal.addEventListener("abort", () => {
         unsubscribe();
         resolve();

@@ -15,7 +15,9 @@ import { AppError, type ProviderId } from "@codepiper/core";
  */
 export type Billing = "subscription" | "api";
 
-const ALLOWED = new Set(["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "TZ", "TMPDIR"]);
+// CODEX_HOME / CLAUDE_CONFIG_DIR say where the provider keeps its login and transcripts: locations,
+// not secrets, and the agent must look in the same place the session writes to.
+const ALLOWED = new Set(["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "TZ", "TMPDIR", "CODEX_HOME", "CLAUDE_CONFIG_DIR"]);
 const ALLOWED_PREFIXES = ["LC_", "XDG_"];
 
 /**

@@ -40,7 +40,7 @@ export interface ControlClientOptions {
 }
 
 interface PendingCommand {
-  resolve: (lines: string[]) => void;
+  resolve: (lines: string[], seq: number) => void;
   reject: (err: Error) => void;
 }
 
@@ -130,11 +130,20 @@ export class ControlClient extends EventEmitter<{
   }
 
   /** Runs a tmux command on this client's connection; resolves with its output lines or rejects on %error. */
-  command(cmd: string): Promise<string[]> {
+  async command(cmd: string): Promise<string[]> {
+    return (await this.commandAt(cmd)).lines;
+  }
+
+  /**
+   * Like command(), and also returns the output seq at the moment tmux answered: tmux writes a
+   * command's block in order with `%output`, so every chunk with seq ≤ `seq` happened before the
+   * command ran (what a snapshot taken by the command already shows) and every later one after it.
+   */
+  commandAt(cmd: string): Promise<{ lines: string[]; seq: number }> {
     if (this.closed) return Promise.reject(new AppError("CODEPIPER_UNREACHABLE", "control client is closed"));
     if (/[\r\n]/.test(cmd)) return Promise.reject(new AppError("CODEPIPER_BAD_INPUT", "a control command is one line"));
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      this.pending.push({ resolve: (lines, seq) => resolve({ lines, seq }), reject });
       this.child.stdin.write(`${cmd}\n`);
     });
   }
@@ -182,7 +191,7 @@ export class ControlClient extends EventEmitter<{
         // Flag 1 marks output of a command this client sent; the attach itself produces an unflagged block.
         if (ours) {
           const cb = this.pending.shift();
-          if (text.startsWith("%end ")) cb?.resolve(lines);
+          if (text.startsWith("%end ")) cb?.resolve(lines, this.seq);
           else cb?.reject(new AppError("CODEPIPER_INTERNAL", `tmux: ${lines.join(" ").slice(0, 300)}`));
         }
       } else {

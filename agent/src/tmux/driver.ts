@@ -32,6 +32,12 @@ export interface TmuxDriverOptions {
   tmuxEnv?: NodeJS.ProcessEnv;
   /** Scrollback kept per pane. */
   historyLimit?: number;
+  /**
+   * A file tmux touches (run-shell from its `pane-died` and `session-closed` hooks) whenever a pane
+   * of ours dies or a session closes: the agent watches it with inotify instead of asking tmux
+   * every second. Only plain paths are accepted (tmux expands `#` formats in hook commands).
+   */
+  exitMarker?: string;
   /** Sends a signal to a pid (the tmux server's, see paneInfo); tests fake it. */
   signal?: (pid: number, signal: NodeJS.Signals) => void;
 }
@@ -107,6 +113,7 @@ export class TmuxDriver {
   private readonly env: NodeJS.ProcessEnv;
   private readonly historyLimit: number;
   private readonly signal: (pid: number, signal: NodeJS.Signals) => void;
+  private readonly exitMarker: string | null;
 
   constructor(
     readonly socketPath: string,
@@ -119,6 +126,27 @@ export class TmuxDriver {
     this.env = options.tmuxEnv ?? minimalEnv();
     this.historyLimit = options.historyLimit ?? 10_000;
     this.signal = options.signal ?? ((pid, sig) => process.kill(pid, sig));
+    this.exitMarker = options.exitMarker && /^\/[A-Za-z0-9_./-]+$/.test(options.exitMarker) ? options.exitMarker : null;
+  }
+
+  /** True when exits are announced through the marker file (see TmuxDriverOptions.exitMarker). */
+  get announcesExits(): boolean {
+    return this.exitMarker !== null;
+  }
+
+  /** The hook commands that touch the exit marker, as a command sequence (empty without a marker). */
+  private exitHooks(): string[] {
+    if (!this.exitMarker) return [];
+    const touch = `run-shell -b "touch -- '${this.exitMarker}'"`;
+    return ["set-hook", "-g", "pane-died", touch, ";", "set-hook", "-g", "session-closed", touch, ";"];
+  }
+
+  /** Installs the exit hooks on a server that is already running (a restarted agent); no server is fine. */
+  async installExitHooks(): Promise<void> {
+    const hooks = this.exitHooks();
+    if (hooks.length === 0) return;
+    const res = await this.exec(this.binary, [...this.baseArgs(), ...hooks.slice(0, -1)], this.env);
+    if (res.code !== 0 && !isNoServer(res.stderr)) throw tmuxError("set-hook", res);
   }
 
   /** The argv prefix every tmux call starts with; control mode uses it too. */
@@ -172,6 +200,7 @@ export class TmuxDriver {
         "start-server", ";",
         "set-option", "-g", "remain-on-exit", "on", ";",
         "set-option", "-g", "history-limit", String(this.historyLimit), ";",
+        ...this.exitHooks(),
         "new-session", "-d", "-s", spec.name, "-c", tmuxArg(spec.cwd), "-x", String(spec.cols), "-y", String(spec.rows),
         "--", ...launchArgv(envFile, spec.command).map(tmuxArg), ";",
         // Control-mode watchers must not shrink the window to their own (default 80x24) size. Per
@@ -235,6 +264,34 @@ export class TmuxDriver {
       await this.run(["send-keys", "-t", `=${name}:`, "-l", "--", tmuxArg(chunk)]);
     }
     if (opts.enter) await this.run(["send-keys", "-t", `=${name}:`, "Enter"]);
+  }
+
+  /** Sends raw bytes (an attached terminal's input) as hex, so no byte is reinterpreted as a key name. */
+  async sendBytes(name: string, data: Buffer): Promise<void> {
+    checkName(name);
+    for (let i = 0; i < data.length; i += 1024) {
+      const hex = [...data.subarray(i, i + 1024)].map((b) => b.toString(16).padStart(2, "0"));
+      await this.run(["send-keys", "-t", `=${name}:`, "-H", ...hex]);
+    }
+  }
+
+  /**
+   * Every pane of our sessions on this socket in one call: how the agent notices exits without a
+   * call per session. An absent server means no sessions at all (it died, or never started).
+   */
+  async listPanes(): Promise<Map<string, { paneId: string; dead: boolean; exitStatus: number | null }>> {
+    const res = await this.exec(this.binary, [...this.baseArgs(), "list-panes", "-a", "-F", "#{session_name}\t#{pane_id}\t#{pane_dead}\t#{pane_dead_status}"], this.env);
+    const out = new Map<string, { paneId: string; dead: boolean; exitStatus: number | null }>();
+    if (res.code !== 0) {
+      if (isNoServer(res.stderr)) return out;
+      throw tmuxError("list-panes", res);
+    }
+    for (const line of res.stdout.split("\n")) {
+      const [session, paneId, dead, status] = line.split("\t");
+      if (!session || !isSessionName(session) || out.has(session)) continue;
+      out.set(session, { paneId: paneId ?? "", dead: dead === "1", exitStatus: dead === "1" && status ? Number.parseInt(status, 10) : null });
+    }
+    return out;
   }
 
   /** Sends named keys (keys.ts); the whole list is validated before anything is sent. */

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { AppError, eventTypeSchema, LIMITS, jsonBytes } from "@codepiper/core";
 import { appendToOutbox, joinHost, outboxStatus, readEnrollment, startAgent, statePaths } from "@codepiper/agent";
@@ -34,9 +35,16 @@ export function registerAgent(program: Command): void {
     .description("run the agent: keep the link to the control plane up until stopped (SIGTERM/SIGINT)")
     .option("--state-dir <dir>", "the agent's state dir (CODEPIPER_STATE_DIR)")
     .option("--url <url>", "override the control plane URL recorded at join")
-    .action(async (opts: { stateDir?: string; url?: string }, cmd: Command) => {
+    .option("--preserve-sessions", "on start, resume (through the provider) sessions whose tmux vanished while the agent was down, e.g. after a reboot (CODEPIPER_PRESERVE_SESSIONS=1)")
+    .action(async (opts: { stateDir?: string; url?: string; preserveSessions?: boolean }, cmd: Command) => {
       const out = outputFor(cmd);
-      const running = await startAgent({ stateDir: stateDir(opts.stateDir), controlPlaneUrl: opts.url ? parseUrl(opts.url) : undefined });
+      const running = await startAgent({
+        stateDir: stateDir(opts.stateDir),
+        controlPlaneUrl: opts.url ? parseUrl(opts.url) : undefined,
+        // hook-forward runs on every tool call: plain node on the prebuilt file, no loader.
+        hookForward: [process.execPath, fileURLToPath(new URL("../hook-forward.cjs", import.meta.url))],
+        preserveSessions: opts.preserveSessions ?? process.env.CODEPIPER_PRESERVE_SESSIONS === "1",
+      });
       onShutdown(async () => {
         await running.stop();
       });

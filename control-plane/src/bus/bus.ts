@@ -19,6 +19,8 @@ export const topics = {
   events: "events",
   hostRevoked: (hostId: string) => `host-revoked:${hostId}`,
   hosts: "hosts",
+  /** Something about sessions changed (state, usage, a new one). */
+  sessions: "sessions",
 } as const;
 
 export class InProcessBus implements Bus {

@@ -1,8 +1,9 @@
-import type { EventBatch, IngestResult } from "@codepiper/core";
+import { AppError, type EventBatch, type IngestResult } from "@codepiper/core";
 import { topics } from "../bus/bus.js";
 import { insertEventsIgnoringDuplicates } from "../db/index.js";
 import { metrics } from "../metrics.js";
 import type { Services } from "../services.js";
+import { ownedSessionIds, projectSessionEvents } from "../sessions/projection.js";
 
 /**
  * Idempotent ingest of one outbox batch (DESIGN.md §2). Events at or below the host's acked seq
@@ -19,8 +20,13 @@ export async function ingestEvents(services: Services, hostId: string, batch: Ev
   const result = await db.$transaction(async (tx) => {
     const host = await tx.host.findUniqueOrThrow({ where: { id: hostId }, select: { ackedSeq: true } });
     const acked = host.ackedSeq;
-    const fresh = batch.events.filter((e) => BigInt(e.seq) > acked);
-    if (fresh.length === 0) return { ackedSeq: acked, inserted: 0, gap: null as null | [bigint, bigint] };
+    let fresh = batch.events.filter((e) => BigInt(e.seq) > acked);
+    if (fresh.length === 0) return { ackedSeq: acked, inserted: 0, gap: null as null | [bigint, bigint], foreign: 0 };
+    // A host writes only into its own sessions: a foreign or unknown session id is dropped from the
+    // event (the event itself is kept, so nothing the host sent is lost) and logged.
+    const owned = await ownedSessionIds(tx, hostId, fresh);
+    const foreign = fresh.filter((e) => e.sessionId !== null && !owned.has(e.sessionId)).length;
+    if (foreign > 0) fresh = fresh.map((e) => (e.sessionId !== null && !owned.has(e.sessionId) ? { ...e, sessionId: null, payload: { foreignSessionId: e.sessionId, payload: e.payload } } : e));
     const inserted = await insertEventsIgnoringDuplicates(
       database,
       fresh.map((e) => ({
@@ -36,13 +42,19 @@ export async function ingestEvents(services: Services, hostId: string, batch: Ev
     const first = BigInt(fresh[0]!.seq);
     const gap: null | [bigint, bigint] = first > acked + 1n ? [acked + 1n, first - 1n] : null;
     const last = BigInt(fresh[fresh.length - 1]!.seq);
-    await tx.host.updateMany({ where: { id: hostId, ackedSeq: { lt: last } }, data: { ackedSeq: last, lastSeenAt: new Date() } });
-    return { ackedSeq: last > acked ? last : acked, inserted, gap };
+    // Compare-and-set on the acked seq: if a concurrent push (a replaced link's last batch) moved it
+    // meanwhile, this transaction must not project the same events a second time.
+    const moved = await tx.host.updateMany({ where: { id: hostId, ackedSeq: acked }, data: { ackedSeq: last, lastSeenAt: new Date() } });
+    if (moved.count !== 1) throw new AppError("CODEPIPER_CONFLICT", "a concurrent batch from this host was ingested; retry");
+    await projectSessionEvents(database, tx, hostId, fresh, log);
+    return { ackedSeq: last, inserted, gap, foreign };
   });
+  if (result.foreign > 0) log.warn({ hostId, count: result.foreign }, "host sent events for sessions that are not its own; stored without the session id");
   if (result.gap) log.warn({ hostId, missingFrom: String(result.gap[0]), missingTo: String(result.gap[1]) }, "host outbox has a gap: events lost on the host side");
   if (result.inserted > 0) {
     metrics.eventsIngested += result.inserted;
     services.bus.publish(topics.events, hostId);
+    services.bus.publish(topics.sessions, hostId);
   }
   return { ackedSeq: Number(result.ackedSeq), inserted: result.inserted };
 }

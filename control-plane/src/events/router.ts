@@ -1,6 +1,6 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
-import { AppError, LIMITS, eventViewSchema, type EventView } from "@codepiper/core";
+import { AppError, EVENT_SOURCES, LIMITS, eventSourceSchema, eventViewSchema, type EventSource, type EventView } from "@codepiper/core";
 import { topics } from "../bus/bus.js";
 import type { Services } from "../services.js";
 import { router, viewerProcedure } from "../trpc.js";
@@ -9,6 +9,8 @@ const filterSchema = z.object({
   host: z.string().max(100).optional(),
   sessionId: z.string().uuid().optional(),
   type: z.string().max(100).optional(),
+  /** hook | transcript | terminal | state: a family of event types (`codepiper logs --source`). */
+  source: eventSourceSchema.optional(),
   /** Only events with id greater than this. */
   since: z.number().int().nonnegative().optional(),
 });
@@ -20,9 +22,17 @@ async function resolveHostId(services: Services, host: string | undefined): Prom
   return row.id;
 }
 
-async function readEvents(services: Services, filter: { hostId?: string; sessionId?: string; type?: string }, since: bigint, limit: number): Promise<EventView[]> {
+interface EventFilter {
+  hostId?: string;
+  sessionId?: string;
+  type?: string;
+  source?: EventSource;
+}
+
+async function readEvents(services: Services, filter: EventFilter, since: bigint, limit: number): Promise<EventView[]> {
+  const type = filter.type !== undefined || filter.source !== undefined ? { ...(filter.type !== undefined ? { equals: filter.type } : {}), ...(filter.source ? { startsWith: EVENT_SOURCES[filter.source] } : {}) } : undefined;
   const rows = await services.db.event.findMany({
-    where: { id: { gt: since }, hostId: filter.hostId, sessionId: filter.sessionId, type: filter.type },
+    where: { id: { gt: since }, hostId: filter.hostId, sessionId: filter.sessionId, type },
     orderBy: { id: "asc" },
     take: limit,
     include: { host: { select: { name: true } } },
@@ -46,7 +56,7 @@ export const eventsRouter = router({
     .output(z.object({ events: z.array(eventViewSchema), next: z.number().nullable() }))
     .query(async ({ ctx, input }) => {
       const hostId = await resolveHostId(ctx.services, input.host);
-      const events = await readEvents(ctx.services, { hostId, sessionId: input.sessionId, type: input.type }, BigInt(input.since ?? 0), input.limit);
+      const events = await readEvents(ctx.services, { hostId, sessionId: input.sessionId, type: input.type, source: input.source }, BigInt(input.since ?? 0), input.limit);
       return { events, next: events.length === input.limit ? events[events.length - 1]!.id : null };
     }),
 
@@ -64,7 +74,7 @@ export const eventsRouter = router({
     while (!signal?.aborted) {
       const stop = new AbortController();
       const woken = services.bus.next(topics.events, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
-      const events = await readEvents(services, { hostId, sessionId: input.sessionId, type: input.type }, cursor, 500);
+      const events = await readEvents(services, { hostId, sessionId: input.sessionId, type: input.type, source: input.source }, cursor, 500);
       for (const event of events) {
         cursor = BigInt(event.id);
         yield tracked(String(event.id), event);

@@ -1,6 +1,6 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
-import { AppError, commandAckSchema, eventBatchSchema, heartbeatInputSchema, helloInputSchema, helloOutputSchema, ingestResultSchema } from "@codepiper/core";
+import { AppError, ephemeralReplySchema, terminalPushSchema, commandAckSchema, eventBatchSchema, heartbeatInputSchema, helloInputSchema, helloOutputSchema, ingestResultSchema } from "@codepiper/core";
 import { topics } from "../bus/bus.js";
 import { acknowledgeCommand, deliverableCommands } from "../commands/queue.js";
 import { ingestEvents } from "../events/ingest.js";
@@ -52,6 +52,21 @@ export const linkRouter = router({
       }
       await woken;
     }
+  }),
+
+  /** The ephemeral stream: keystrokes, terminal watch/snapshot, resize, pre-flight (never stored). */
+  ephemeral: hostProcedure.subscription(async function* ({ ctx, signal }) {
+    yield* ctx.services.ephemeral.attach(ctx.identity.hostId, ctx.identity.connectionId, signal);
+  }),
+
+  reply: hostProcedure.input(ephemeralReplySchema).output(z.object({ matched: z.boolean() })).mutation(({ ctx, input }) => {
+    return { matched: ctx.services.ephemeral.reply(ctx.identity.hostId, ctx.identity.connectionId, input) };
+  }),
+
+  /** Terminal frames of watched sessions; frames for sessions this host does not stream are dropped. */
+  terminal: hostProcedure.input(terminalPushSchema).output(z.object({ ok: z.literal(true) })).mutation(({ ctx, input }) => {
+    for (const { sessionId, frame } of input.frames) ctx.services.terminals.push(ctx.identity.hostId, sessionId, frame);
+    return { ok: true as const };
   }),
 
   ackCommand: hostProcedure.input(commandAckSchema).output(z.object({ status: z.string() })).mutation(({ ctx, input }) => {

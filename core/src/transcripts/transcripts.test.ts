@@ -203,3 +203,69 @@ describe("never throws", () => {
     });
   }
 });
+
+describe("parser snapshot / restore (a tailer persists it with its offset)", () => {
+  const roundTrip = (p: ReturnType<typeof createParser>) => createParser(p.provider, JSON.parse(JSON.stringify(p.snapshot())) as unknown);
+
+  for (const [provider, sample] of [["claude-code", claudeSample], ["codex", codexSample]] as const) {
+    it(`${provider}: splitting the sample at every line with a JSON round trip gives the one-pass events`, () => {
+      const lines = sample.split("\n");
+      const whole = parseAll(provider, sample);
+      for (let cut = 0; cut <= lines.length; cut++) {
+        const first = createParser(provider);
+        const head = lines.slice(0, cut).flatMap((l) => first.push(l));
+        const second = roundTrip(first);
+        const tail = lines.slice(cut).flatMap((l) => second.push(l));
+        expect([...head, ...tail]).toEqual(whole);
+      }
+    });
+  }
+
+  it("Claude: usage repeated across split entries is counted once across a restore", () => {
+    const p = createParser("claude-code");
+    const before = p.push(assistantLine("msg_1", [{ type: "text", text: "a" }]));
+    const q = roundTrip(p);
+    const after = [...q.push(assistantLine("msg_1", [{ type: "tool_use", id: "t", name: "Read", input: {} }])), ...q.push(assistantLine("msg_2", []))];
+    expect(usages(before).map((u) => u.messageId)).toEqual(["msg_1"]);
+    expect(usages(after).map((u) => u.messageId)).toEqual(["msg_2"]);
+  });
+
+  it("Claude: the bounded id set keeps its eviction order across a restore", () => {
+    const p = createParser("claude-code");
+    for (let i = 0; i < TRANSCRIPT_LIMITS.seenMessageIds; i++) p.push(assistantLine(`msg_${i}`, []));
+    const q = roundTrip(p);
+    q.push(assistantLine("msg_new", []));
+    expect(usages(q.push(assistantLine("msg_0", [])))).toHaveLength(1); // evicted first
+    expect(usages(q.push(assistantLine("msg_999", [])))).toHaveLength(0);
+  });
+
+  it("Codex: deltas, turn id and the #n counter continue across a restore", () => {
+    const p = createParser("codex");
+    p.push(rollout("turn_context", { turn_id: "t1", model: "gpt-x" }));
+    p.push(tokenCount({ input_tokens: 100, cached_input_tokens: 40, output_tokens: 10 }));
+    const q = roundTrip(p);
+    expect(q.push(tokenCount({ input_tokens: 100, cached_input_tokens: 40, output_tokens: 10 }))).toEqual([]);
+    expect(q.push(tokenCount({ input_tokens: 150, cached_input_tokens: 40, output_tokens: 20 }))).toEqual([
+      { type: "usage", messageId: "t1#2", model: "gpt-x", inputTokens: 50, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 },
+    ]);
+  });
+
+  it("an invalid or foreign snapshot starts a fresh parser", () => {
+    for (const saved of [null, 42, "x", { line: -1 }, { line: 3, seenMessageIds: "no", metaEmitted: true }]) {
+      expect(createParser("claude-code", saved).snapshot()).toEqual({ line: 0, seenMessageIds: [], metaEmitted: false });
+      expect(createParser("codex", saved).snapshot()).toEqual({ line: 0, model: null, turnId: null, usageCount: 0, lastTotal: null });
+    }
+  });
+
+  it("skipOversized counts the line and warns exactly like push of that line", () => {
+    const huge = "x".repeat(TRANSCRIPT_LIMITS.lineBytes + 1);
+    for (const provider of ["claude-code", "codex"] as const) {
+      const a = createParser(provider);
+      const b = createParser(provider);
+      a.push("{}");
+      b.push("{}");
+      expect(b.skipOversized()).toEqual(a.push(huge));
+      expect(b.snapshot()).toEqual(a.snapshot());
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { boundedJson } from "../json.js";
 import { LIMITS } from "../limits.js";
+import { sessionModelCommandSchema, sessionRefCommandSchema, sessionResumeCommandSchema, sessionStartCommandSchema } from "./sessions.js";
 
 /**
  * Durable commands: persisted by the control plane, streamed to the host with tracked ids,
@@ -9,6 +10,13 @@ import { LIMITS } from "../limits.js";
  */
 export const commandSpecs = {
   ping: z.object({ sentAt: z.number() }),
+  "session.start": sessionStartCommandSchema,
+  /** Graceful: asks the provider to exit (its own quit), then ends the tmux session if it lingers. */
+  "session.stop": sessionRefCommandSchema,
+  /** Immediate: kills the tmux session (and removes its worktree). */
+  "session.kill": sessionRefCommandSchema,
+  "session.resume": sessionResumeCommandSchema,
+  "session.model": sessionModelCommandSchema,
 } as const;
 
 export type CommandType = keyof typeof commandSpecs;

@@ -16,6 +16,8 @@ export const providerFactSchema = z.object({
   id: providerIdSchema,
   version: z.string().max(200).nullable(),
   path: z.string().max(4096),
+  /** How this provider reports to the agent on this host: hooks:http, hooks:command, notify, transcript. */
+  channels: z.array(z.string().max(50)).max(20).default([]),
 });
 export type ProviderFact = z.infer<typeof providerFactSchema>;
 

@@ -77,8 +77,16 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Claude Code prepends <system-reminder> blocks to the user's turn, and after a local slash command
+ * (`/model`) it sends that command's transcript (<local-command-caveat>, <command-name>,
+ * <local-command-stdout>…) in the same user message: none of it is the user's words.
+ */
 function stripReminders(text: string): string {
-  return text.replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, "").trim();
+  return text
+    .replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, "")
+    .replace(/<(local-command-caveat|command-name|command-message|command-args|local-command-stdout|local-command-stderr)>[\s\S]*?<\/\1>/g, "")
+    .trim();
 }
 
 function textOfContent(content: unknown, part: "text" | "tool_result"): string {

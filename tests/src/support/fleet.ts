@@ -11,6 +11,8 @@ export interface FleetHost {
   stateDir: string;
   hostId: string;
   agent: Proc | null;
+  /** Extra environment of this host's agent process (kept for restarts). */
+  env: Record<string, string>;
 }
 
 /**
@@ -57,15 +59,16 @@ export class Fleet {
     const stateDir = join(this.root, `agent-${name}`);
     const token = await this.joinToken();
     const res = expectOk(await this.cli(["agent", "join", this.url, "--token", token, "--name", name, "--state-dir", stateDir, "--json"]));
-    const host: FleetHost = { name, stateDir, hostId: res.json<{ hostId: string }>().hostId, agent: null };
+    const host: FleetHost = { name, stateDir, hostId: res.json<{ hostId: string }>().hostId, agent: null, env: {} };
     this.hosts.set(name, host);
     return host;
   }
 
   /** Starts (or restarts) a host's agent process and waits until the host is online. */
-  async run(name: string, opts: { waitOnline?: boolean } = {}): Promise<FleetHost> {
+  async run(name: string, opts: { waitOnline?: boolean; env?: Record<string, string>; args?: string[] } = {}): Promise<FleetHost> {
     const host = this.hosts.get(name) ?? (await this.join(name));
-    host.agent = startAgentProcess(host.stateDir);
+    if (opts.env) host.env = opts.env;
+    host.agent = startAgentProcess(host.stateDir, host.env, opts.args);
     if (opts.waitOnline !== false) await this.waitStatus(name, "online");
     return host;
   }

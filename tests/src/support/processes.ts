@@ -79,8 +79,8 @@ export async function startServer(opts: { dataDir?: string; databaseUrl?: string
 }
 
 /** Starts `codepiper agent run` for an enrolled state dir. */
-export function startAgentProcess(stateDir: string, env: Record<string, string> = {}): Proc {
-  return spawnCli(["agent", "run", "--state-dir", stateDir], `agent:${stateDir}`, env);
+export function startAgentProcess(stateDir: string, env: Record<string, string> = {}, args: string[] = []): Proc {
+  return spawnCli(["agent", "run", "--state-dir", stateDir, ...args], `agent:${stateDir}`, env);
 }
 
 export function agentStateDir(root: string, name: string): string {

@@ -1,0 +1,174 @@
+/**
+ * Session lifecycle and faults through the real CLI, control plane and agent, with the scripted
+ * fake provider (fast and deterministic; the real Claude Code and Codex run in claude.test.ts and
+ * codex.test.ts): exit codes, missing provider, bad transcript lines, worktrees, terminal
+ * streaming under a burst, id prefixes.
+ */
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectOk, Fleet, spawnCli, tempDir, waitFor } from "../support/index.js";
+import { getSession, runFakeProviderHost, sessionLogs, startSession, waitPane, waitSessionStatus, type FakeProviderHost } from "../support/sessions.js";
+
+/** Every regular file under `dir` (sockets and the like skipped). */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path));
+    else if (entry.isFile() && statSync(path).size < 256 * 1024 * 1024) out.push(path);
+  }
+  return out;
+}
+
+describe("session lifecycle with the scripted provider", () => {
+  let fleet: Fleet;
+  let host: FakeProviderHost;
+
+  beforeAll(async () => {
+    fleet = await Fleet.start();
+    host = await runFakeProviderHost(fleet, "h1");
+  });
+  afterAll(async () => {
+    await fleet?.close();
+  });
+
+  it("start → idle → send → reply, hook/transcript/state/terminal events in logs, usage recorded, stop, resume", async () => {
+    const s = await startSession(fleet, [...host.startArgs(), "--name", "life-1"]);
+    expect(s.status).toBe("starting");
+    await waitSessionStatus(fleet, s.id, "idle");
+    expectOk(await fleet.cli(["send", s.id.slice(0, 8), "hello lifecycle"]));
+    await waitPane(fleet, s.id, "fake reply to: hello lifecycle");
+    const hooks = await waitFor(async () => {
+      const ev = await sessionLogs(fleet, s.id, "hook");
+      return ev.some((e) => e.type === "hook.stop") ? ev : undefined;
+    }, { what: "Stop hook event" });
+    expect(hooks.map((e) => e.type)).toEqual(expect.arrayContaining(["hook.session_start", "hook.user_prompt_submit", "hook.stop"]));
+    const transcript = await waitFor(async () => {
+      const ev = await sessionLogs(fleet, s.id, "transcript");
+      return ev.some((e) => e.payload.text === "fake reply to: hello lifecycle") ? ev : undefined;
+    }, { what: "assistant message in the transcript events" });
+    expect(transcript.some((e) => e.type === "transcript.message" && e.payload.role === "user" && e.payload.text === "hello lifecycle")).toBe(true);
+    const terminal = await sessionLogs(fleet, s.id, "terminal");
+    expect(terminal.some((e) => e.type === "terminal.input" && e.payload.kind === "text")).toBe(true);
+    // Secrets-free input events: the text itself is not recorded there.
+    expect(JSON.stringify(terminal)).not.toContain("hello lifecycle");
+    const withUsage = await waitFor(async () => {
+      const v = await getSession(fleet, s.id);
+      return v.usage.responses === 1 ? v : undefined;
+    }, { what: "usage recorded" });
+    expect(withUsage.usage).toEqual({ inputTokens: 11, outputTokens: 7, cacheReadTokens: 2, cacheCreationTokens: 1, responses: 1 });
+
+    const stopped = expectOk(await fleet.cli(["stop", "life-1", "--json"])).json<{ session: { status: string; exitCode: number | null } }>();
+    expect(stopped.session.status).toBe("stopped");
+    expect(stopped.session.exitCode).toBe(0);
+    const sendAfter = await fleet.cli(["send", s.id, "too late"]);
+    expect(sendAfter.code).toBe(6);
+    expect(sendAfter.stderr).toMatch(/stopped/);
+
+    expectOk(await fleet.cli(["resume", s.id]));
+    await waitPane(fleet, s.id, "(resumed)");
+    await waitSessionStatus(fleet, s.id, "idle");
+    expectOk(await fleet.cli(["send", s.id, "after resume"]));
+    await waitPane(fleet, s.id, "fake reply to: after resume");
+    await waitFor(async () => (await getSession(fleet, s.id)).usage.responses === 2, { what: "second response counted once" });
+    expectOk(await fleet.cli(["kill", s.id]));
+    expect((await waitSessionStatus(fleet, s.id, "stopped")).status).toBe("stopped");
+  });
+
+  it("a provider exiting non-zero ends the session as crashed with its exit code", async () => {
+    const s = await startSession(fleet, host.startArgs());
+    await waitSessionStatus(fleet, s.id, "idle");
+    expectOk(await fleet.cli(["send", s.id, "EXIT 3"]));
+    const ended = await waitSessionStatus(fleet, s.id, "crashed");
+    expect(ended.exitCode).toBe(3);
+    expect(ended.error).toMatch(/status 3/);
+  });
+
+  it("a provider that is not installed on the host: the error lists what the host has", async () => {
+    const res = await fleet.cli(["start", "-p", "codex", "-d", host.cwd, "--host", "h1"]);
+    expect(res.code).toBe(4);
+    expect(res.stderr).toMatch(/codex/);
+    expect(res.stderr).toMatch(/claude-code 9\.9\.9/);
+  });
+
+  it("malformed and enormous transcript lines become warning events and tailing continues", async () => {
+    const s = await startSession(fleet, host.startArgs());
+    await waitSessionStatus(fleet, s.id, "idle");
+    expectOk(await fleet.cli(["send", s.id, "BADLINES"]));
+    const events = await waitFor(async () => {
+      const ev = await sessionLogs(fleet, s.id, "transcript");
+      return ev.some((e) => e.payload.text === "after the bad lines") ? ev : undefined;
+    }, { what: "the line after the bad ones" });
+    const warnings = events.filter((e) => e.type === "transcript.warning").map((e) => e.payload.reason);
+    expect(warnings).toEqual(expect.arrayContaining(["malformed_json", "oversized"]));
+  });
+
+  it("worktree: --worktree --create-branch runs the session in a new git worktree; kill removes it", async () => {
+    const repo = join(tempDir("codepiper-repo-"), "repo");
+    mkdirSync(repo);
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@e.st", "-c", "user.name=t", ...args], { cwd: repo });
+    git("init", "-q", "-b", "main");
+    writeFileSync(join(repo, "README"), "hi\n");
+    git("add", "README");
+    git("commit", "-q", "-m", "init");
+    const check = await fleet.cli([...host.startArgs({ cwd: repo }), "--worktree", "--create-branch", "feature/x", "--validate", "--json"]);
+    expectOk(check);
+    expect((await fleet.cli(["sessions", "--json"])).json<{ cwd: string }[]>().some((x) => x.cwd.includes("feature-x"))).toBe(false);
+    const s = await startSession(fleet, [...host.startArgs({ cwd: repo }), "--worktree", "--create-branch", "feature/x"]);
+    const worktree = join(`${repo}.worktrees`, "feature-x");
+    await waitFor(() => existsSync(join(worktree, "README")), { what: "worktree checked out" });
+    expect((await getSession(fleet, s.id)).cwd).toBe(worktree);
+    expect(execFileSync("git", ["branch", "--list", "feature/x"], { cwd: repo }).toString()).toContain("feature/x");
+    expectOk(await fleet.cli(["kill", s.id]));
+    await waitFor(() => !existsSync(worktree), { what: "worktree removed on kill" });
+    // Same branch again: it exists now, so validation says so instead of creating anything.
+    const again = await fleet.cli([...host.startArgs({ cwd: repo }), "--worktree", "--create-branch", "feature/x", "--validate"]);
+    expect(again.code).toBe(6);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it("terminal streaming: a 1 MiB burst reaches a follower whole, and input keys reach the pane", async () => {
+    const s = await startSession(fleet, host.startArgs());
+    await waitSessionStatus(fleet, s.id, "idle");
+    const follower = spawnCli(["tail", s.id, "-f"], "tail-f", { CODEPIPER_CONFIG_DIR: fleet.configDir });
+    try {
+      await waitFor(() => follower.stdout.includes("? for shortcuts"), { what: "follower got the snapshot" });
+      expectOk(await fleet.cli(["send", s.id, "BURST 1048576"]));
+      await waitFor(() => follower.stdout.includes("BURST DONE"), { what: "burst streamed to the follower", timeoutMs: 60_000 });
+      expect(follower.stdout.length).toBeGreaterThan(1_000_000);
+      // Named keys: typed characters then backspace edit the composer in the pane.
+      expectOk(await fleet.cli(["send", s.id, "abcX", "--no-newline"]));
+      expectOk(await fleet.cli(["keys", s.id, "backspace", "enter"]));
+      await waitPane(fleet, s.id, "fake reply to: abc");
+    } finally {
+      await follower.kill();
+    }
+  });
+
+  it("--env values reach the session and nothing else: not the database, the agent's state, logs, events or CLI output", async () => {
+    const canary = `canary-${randomUUID()}`;
+    const started = expectOk(await fleet.cli([...host.startArgs(), "--env", `CANARY_SECRET=${canary}`, "--json"], { timeoutMs: 60_000 }));
+    const s = started.json<{ id: string; envNames: string[] }>();
+    expect(s.envNames).toEqual(["CANARY_SECRET"]);
+    await waitSessionStatus(fleet, s.id, "idle");
+    expectOk(await fleet.cli(["send", s.id, "PRINTENV CANARY_SECRET"]));
+    await waitPane(fleet, s.id, `env CANARY_SECRET=${canary}`);
+    const outputs = [started.stdout, started.stderr, (await fleet.cli(["sessions", "--json"])).stdout, JSON.stringify(await sessionLogs(fleet, s.id))];
+    for (const text of outputs) expect(text).not.toContain(canary);
+    const files = [...listFiles(fleet.server.dataDir), ...listFiles(host.host.stateDir)];
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) expect(readFileSync(file).includes(canary), file).toBe(false);
+    expect(fleet.server.proc.stderr + fleet.server.proc.stdout + host.host.agent!.stderr).not.toContain(canary);
+  });
+
+  it("sessions accept a unique id prefix; an unknown one is not found", async () => {
+    const s = await startSession(fleet, host.startArgs());
+    const view = expectOk(await fleet.cli(["model", s.id.slice(0, 6), "--json"])).json<{ sessionId: string }>();
+    expect(view.sessionId).toBe(s.id);
+    const missing = await fleet.cli(["model", "ffffffff-0000", "--json"]);
+    expect(missing.code).toBe(4);
+  });
+});
