@@ -143,6 +143,13 @@ describe("session lifecycle with the scripted provider", () => {
       expectOk(await fleet.cli(["send", s.id, "abcX", "--no-newline"]));
       expectOk(await fleet.cli(["keys", s.id, "backspace", "enter"]));
       await waitPane(fleet, s.id, "fake reply to: abc");
+      // A slash command is typed and submitted; resize changes the tmux window itself.
+      expectOk(await fleet.cli(["slash", s.id, "model", "fake-next"]));
+      await waitPane(fleet, s.id, "Set model to fake-next");
+      expectOk(await fleet.cli(["resize", s.id, "120", "40"]));
+      const size = execFileSync("tmux", ["-S", join(host.host.stateDir, "tmux.sock"), "display-message", "-p", "-t", `=codepiper-${s.id}:`, "#{window_width}x#{window_height}"]).toString().trim();
+      expect(size).toBe("120x40");
+      expect((await sessionLogs(fleet, s.id, "terminal")).some((e) => e.type === "terminal.resize" && e.payload.cols === 120)).toBe(true);
     } finally {
       await follower.kill();
     }
