@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { AppError } from "@codepiper/core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { CommandExecutor, pingHandler } from "./commands/executor.js";
@@ -68,6 +69,10 @@ export async function startAgent(opts: AgentRunOptions): Promise<RunningAgent> {
     pushTerminal: (frames) => link?.pushTerminal({ frames }) ?? Promise.resolve(),
     notifyAppended: () => link?.notifyAppended(),
     preserveSessions: opts.preserveSessions ?? false,
+    controlPlane: () => {
+      if (!link) throw new AppError("CODEPIPER_UNREACHABLE", "not linked to the control plane yet");
+      return link.link();
+    },
   });
   try {
     await sessions.start();

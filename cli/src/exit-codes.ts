@@ -61,11 +61,13 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0   success
   1   unexpected failure
-  2   bad usage or invalid input (incl. an ambiguous session id prefix, text over 1 MiB)
+  2   bad usage or invalid input (incl. an ambiguous id prefix, text over 1 MiB, rules over 256 KiB)
   3   not logged in, forbidden, or a bad/expired/used token
-  4   not found (host, session, command, enrollment, directory or provider CLI on the host)
+  4   not found (host, session, command, enrollment, directory or provider CLI on the host,
+      policy, policy set, approval, --rules @file)
   5   control plane unreachable, host offline, or timed out
-  6   conflict (name taken, already set up, agent already running, session already ended)
+  6   conflict (name taken, already set up, agent already running, session already ended,
+      approval already decided)
   10  agent stopped for good (host revoked or unknown, protocol too old)
 
 Environment: CODEPIPER_URL, CODEPIPER_TOKEN, CODEPIPER_CONFIG_DIR, CODEPIPER_DATA_DIR,

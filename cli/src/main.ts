@@ -2,11 +2,14 @@ import { Command, CommanderError } from "commander";
 import { AppError } from "@codepiper/core";
 import { registerAdmin } from "./commands/admin.js";
 import { registerAgent } from "./commands/agent.js";
+import { registerApprovals } from "./commands/approvals.js";
+import { registerAudit } from "./commands/audit.js";
 import { registerEvents } from "./commands/events.js";
 import { registerHosts } from "./commands/hosts.js";
 import { registerInput } from "./commands/input.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerLogin } from "./commands/login.js";
+import { registerPolicy, registerPolicySet } from "./commands/policy.js";
 import { registerServer } from "./commands/server.js";
 import { registerSessions } from "./commands/sessions.js";
 import { registerTerminal } from "./commands/terminal.js";
@@ -24,7 +27,7 @@ export function buildProgram(): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs]) register(program);
+  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs, registerPolicy, registerPolicySet, registerApprovals, registerAudit]) register(program);
   program.commands.forEach(function applyExitOverride(c: Command) {
     c.exitOverride();
     c.commands.forEach(applyExitOverride);

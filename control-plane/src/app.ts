@@ -4,7 +4,8 @@ import { CLOSE_CODES, linkAudience } from "@codepiper/core";
 import { createOneTimeToken } from "./auth/one-time-tokens.js";
 import { RateLimiter } from "./auth/rate-limit.js";
 import { countUsers } from "./auth/users.js";
-import { InProcessBus } from "./bus/bus.js";
+import { expireApprovals } from "./approvals/service.js";
+import { InProcessBus, topics } from "./bus/bus.js";
 import { expireCommands } from "./commands/queue.js";
 import { parseServerConfig, type ServerConfigInput } from "./config.js";
 import { openDatabase } from "./db/index.js";
@@ -71,7 +72,12 @@ export async function startControlPlane(input: ServerConfigInput & { logger?: Lo
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
+  // Policy changes reach every linked host at once (a hint: each fetches its bundle when behind).
+  const unsubscribePolicies = services.bus.subscribe(topics.policies, (version) => {
+    for (const hostId of services.ephemeral.attachedHosts()) services.ephemeral.notify(hostId, "policy.changed", { version: Number(version) });
+  });
   const timers = [
+    setInterval(() => void expireApprovals(services).catch((err: unknown) => log.warn({ err }, "approval expiry failed")), 1000),
     setInterval(() => void expireCommands(services).catch((err: unknown) => log.warn({ err }, "command expiry failed")), 1000),
     setInterval(() => void pruneLinkJtis(services).catch((err: unknown) => log.warn({ err }, "jti prune failed")), 60_000),
   ];
@@ -86,6 +92,7 @@ export async function startControlPlane(input: ServerConfigInput & { logger?: Lo
     close() {
       closing ??= (async () => {
         timers.forEach(clearInterval);
+        unsubscribePolicies();
         services.presence.closeAll(CLOSE_CODES.shuttingDown, "control plane shutting down");
         for (const socket of sockets) socket.terminate();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,3 +9,4 @@ export * from "./wire/link.js";
 export * from "./wire/sessions.js";
 export * from "./wire/ephemeral.js";
 export * from "./transcripts/index.js";
+export * from "./policy/index.js";

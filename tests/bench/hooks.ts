@@ -18,7 +18,6 @@
 //      (transport only; client and server share this process's event loop).
 //  (b) hook-forward: `node cli/dist/hook-forward.cjs --socket <agent>/hooks.sock --session … --event
 //      PreToolUse`, payload on stdin, spawn → exit. Interleaved with a bare `node -e 0` (baseline).
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
@@ -26,7 +25,7 @@ import { startHookServer } from "@codepiper/agent/hooks/server";
 import { createAgentLogger } from "@codepiper/agent/log";
 import { tempDir } from "../src/support/tmp.js";
 import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure } from "./lib.js";
-import { preToolUsePayload, startSessionBench } from "./session-lib.js";
+import { preToolUsePayload, startSessionBench, timeProcess } from "./session-lib.js";
 
 const argN = (flag: string, dflt: number) => {
   const i = process.argv.indexOf(flag);
@@ -89,24 +88,6 @@ async function postLoop(url: string, token: string, body: string, n: number): Pr
   }
 }
 
-/** spawn → exit of a node process, stdin = `input`; rejects on a non-zero exit or stderr output. */
-function timeProcess(args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const ms = performance.now() - started;
-      if (code !== 0 || stderr) reject(new Error(`${args.join(" ")} exited ${code}: ${stderr}`));
-      else resolve({ ms, stdout });
-    });
-    child.stdin.end(input);
-  });
-}
 
 async function main(): Promise<void> {
   budget(150_000, "hooks");

@@ -4,6 +4,7 @@
 // (tests/fixtures/fake-provider/claude), sessions started through the CLI, and direct access to
 // the agent's private tmux server (<stateDir>/tmux.sock) for baselines and for reading what the
 // agent handed to a session (its hook token, from the provider process's environment).
+import { spawn } from "node:child_process";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -95,4 +96,23 @@ export function preToolUsePayload(sessionId: string, transcriptPath: string, cwd
     tool_input: { command: "touch allowed-by-hook.txt", description: "spike cmd" },
     tool_use_id: "toolu_fake1",
   };
+}
+
+/** spawn → exit of a node process, stdin = `input`; rejects on a non-zero exit or stderr output. */
+export function timeProcess(args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const ms = performance.now() - started;
+      if (code !== 0 || stderr) reject(new Error(`${args.join(" ")} exited ${code}: ${stderr}`));
+      else resolve({ ms, stdout });
+    });
+    child.stdin.end(input);
+  });
 }

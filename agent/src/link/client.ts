@@ -1,6 +1,6 @@
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from "@trpc/client";
 import type { AppRouter } from "@codepiper/control-plane";
-import type { CommandAck, CommandEnvelope, EphemeralReply, EphemeralRequest, EventBatch, HelloOutput, HostFacts, HostLoad, IngestResult, TerminalPush } from "@codepiper/core";
+import type { CommandAck, CommandEnvelope, EphemeralReply, EphemeralRequest, EventBatch, HelloOutput, HostFacts, HostLoad, IngestResult, PolicyBundle, TerminalPush } from "@codepiper/core";
 import { PATHS } from "@codepiper/core";
 import { authenticatedWebSocket, type LinkRefusal } from "./socket.js";
 
@@ -19,7 +19,29 @@ export interface ControlPlaneLink {
   ephemeral(onRequest: (request: EphemeralRequest) => void, onError: (err: unknown) => void): () => void;
   reply(reply: EphemeralReply): Promise<void>;
   pushTerminal(push: TerminalPush): Promise<void>;
+  policyBundle(haveVersion: number | null): Promise<PolicyBundleAnswer>;
+  requestApproval(request: ApprovalRequest): Promise<{ id: string; expiresAt: string }>;
+  awaitApproval(id: string, signal?: AbortSignal): Promise<ApprovalAnswer>;
+  withdrawApproval(id: string): Promise<void>;
   close(): Promise<void>;
+}
+
+export type PolicyBundleAnswer = { changed: false; version: number } | { changed: true; bundle: PolicyBundle & { approvalTimeoutMs: number } };
+export interface ApprovalRequest {
+  sessionId: string;
+  tool: string;
+  args: Record<string, unknown>;
+  cwd: string | null;
+  policyId: string | null;
+  policyName: string | null;
+  ruleIndex: number | null;
+  reason: string | null;
+  timeoutMs: number;
+}
+export interface ApprovalAnswer {
+  status: string;
+  decidedBy: string | null;
+  reason: string | null;
 }
 
 export interface LinkConnectOptions {
@@ -95,6 +117,12 @@ export function connectLink(opts: LinkConnectOptions): ControlPlaneLink {
     },
     pushTerminal: async (push) => {
       await trpc.link.terminal.mutate(push);
+    },
+    policyBundle: (haveVersion) => trpc.link.policyBundle.query({ haveVersion }),
+    requestApproval: (request) => trpc.link.requestApproval.mutate(request),
+    awaitApproval: (id, signal) => trpc.link.awaitApproval.mutate({ id }, { signal }),
+    withdrawApproval: async (id) => {
+      await trpc.link.withdrawApproval.mutate({ id });
     },
     close: () => wsClient.close(),
   };

@@ -137,6 +137,23 @@ class FakeLink implements ControlPlaneLink {
     this.alive();
   }
 
+  async policyBundle(): Promise<{ changed: false; version: number }> {
+    this.alive();
+    return { changed: false, version: 0 };
+  }
+
+  requestApproval(): Promise<never> {
+    return Promise.reject(new Error("approvals are not part of the link tests"));
+  }
+
+  awaitApproval(): Promise<never> {
+    return Promise.reject(new Error("approvals are not part of the link tests"));
+  }
+
+  async withdrawApproval(): Promise<void> {
+    this.alive();
+  }
+
   /** The control plane streams a command on this link. */
   send(command: CommandEnvelope): void {
     if (!this.subscriber) throw new Error("the agent has not subscribed to commands");

@@ -73,6 +73,13 @@ export class LinkSupervisor {
    * Terminal frames to the control plane, best effort: with no link they are dropped (the control
    * plane resyncs its watchers with fresh snapshots when the host links again).
    */
+  /** The live link for request/answer calls (policies, approvals), or an error saying there is none. */
+  link(): ControlPlaneLink {
+    const link = this.current;
+    if (!link || !this.online) throw new AppError("CODEPIPER_UNREACHABLE", "not linked to the control plane");
+    return link;
+  }
+
   pushTerminal(push: TerminalPush): Promise<void> {
     const link = this.current;
     if (!link || !this.online) return Promise.resolve();

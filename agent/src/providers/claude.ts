@@ -56,7 +56,8 @@ function httpHook(hooks: HookEndpoints, sessionId: string, event: string): HttpH
   return {
     type: "http",
     url: `${hooks.httpBase}/hooks/${encodeURIComponent(sessionId)}/${event}`,
-    timeout: event === "PermissionRequest" ? CLAUDE_PERMISSION_TIMEOUT_S : CLAUDE_HOOK_TIMEOUT_S,
+    // PreToolUse and PermissionRequest may wait for a human (an `ask` rule): long timeouts.
+    timeout: event === "PermissionRequest" || event === "PreToolUse" ? CLAUDE_PERMISSION_TIMEOUT_S : CLAUDE_HOOK_TIMEOUT_S,
     // Claude Code substitutes $VAR only for variables listed in allowedEnvVars: the token stays in
     // the session environment and never lands in the overlay file.
     headers: { Authorization: `Bearer $${hooks.tokenEnv}` },
@@ -122,6 +123,12 @@ export const claudeAdapter: ProviderAdapter = {
   switchModel: (model) => [{ text: `/model ${model}`, submit: true }, { ifPaneShows: CLAUDE_MODEL_CONFIRM, keys: ["Enter"], withinMs: 2500 }],
   isReady: (pane) => pane.includes(CLAUDE_READY_MARKER),
   hasUnsubmittedInput: (pane, text) => composerHolds(pane, COMPOSER_GLYPH, text),
+  // Schemas observed with 2.1.197 (shared/reference): PreToolUse takes permissionDecision;
+  // PermissionRequest takes decision.behavior (+ message on deny).
+  decisionOutput: (event, decision, reason) =>
+    event === "PreToolUse"
+      ? { hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: decision, permissionDecisionReason: reason } }
+      : { hookSpecificOutput: { hookEventName: "PermissionRequest", decision: decision === "allow" ? { behavior: "allow" } : { behavior: "deny", message: reason } } },
 };
 
 /** Pane text of the "Switch model?" confirmation that `/model` shows once the conversation has messages; Enter picks "1. Yes". */

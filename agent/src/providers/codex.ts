@@ -108,4 +108,12 @@ export const codexAdapter: ProviderAdapter = {
   switchModel: (model) => [{ text: `/model ${model}`, submit: true }],
   isReady: (pane) => pane.includes(CODEX_READY_MARKER),
   hasUnsubmittedInput: (pane, text) => composerHolds(pane, COMPOSER_GLYPH, text),
+  // Codex 0.169: PreToolUse honours permissionDecision "deny" (with a non-empty reason) and
+  // REJECTS "allow" ("unsupported permissionDecision:allow", and runs the command anyway): allowing
+  // is printing nothing. PermissionRequest takes decision.behavior like Claude's.
+  decisionOutput: (event, decision, reason) => {
+    if (event === "PermissionRequest") return { hookSpecificOutput: { hookEventName: "PermissionRequest", decision: decision === "allow" ? { behavior: "allow" } : { behavior: "deny", message: reason } } };
+    if (decision === "allow") return null;
+    return { hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: reason || "denied by policy" } };
+  },
 };

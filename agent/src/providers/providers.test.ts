@@ -58,8 +58,10 @@ describe("claude adapter", () => {
     expect(Object.keys(o.hooks).sort()).toEqual(["SessionStart", ...CLAUDE_HTTP_EVENTS].sort());
     const pre = o.hooks.PreToolUse![0]!;
     expect(pre.matcher).toBe("*");
-    expect(pre.hooks[0]).toEqual({ type: "http", url: `http://127.0.0.1:4000/hooks/${ctx().sessionId}/PreToolUse`, timeout: 30, headers: { Authorization: "Bearer $CODEPIPER_HOOK_TOKEN" }, allowedEnvVars: ["CODEPIPER_HOOK_TOKEN"] });
+    expect(pre.hooks[0]).toEqual({ type: "http", url: `http://127.0.0.1:4000/hooks/${ctx().sessionId}/PreToolUse`, timeout: 600, headers: { Authorization: "Bearer $CODEPIPER_HOOK_TOKEN" }, allowedEnvVars: ["CODEPIPER_HOOK_TOKEN"] });
+    // Both may wait for a human answering an `ask`; the rest are quick.
     expect(o.hooks.PermissionRequest![0]!.hooks[0]).toMatchObject({ timeout: 600 });
+    expect(o.hooks.Stop![0]!.hooks[0]).toMatchObject({ timeout: 30 });
     expect(o.hooks.Stop![0]!.matcher).toBeUndefined();
     const start = o.hooks.SessionStart![0]!.hooks[0]!;
     expect(start.type).toBe("command");

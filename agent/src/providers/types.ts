@@ -90,4 +90,10 @@ export interface ProviderAdapter {
    * should be pressed again). Conservative: false when unsure.
    */
   hasUnsubmittedInput(pane: string, text: string): boolean;
+  /**
+   * The hook output that makes the provider allow or deny a tool call, in its exact schema for that
+   * hook event, or null when the provider cannot be told that (then printing nothing lets the
+   * provider proceed with its own logic, e.g. Codex 0.169 rejects `permissionDecision: "allow"`).
+   */
+  decisionOutput(event: "PreToolUse" | "PermissionRequest", decision: "allow" | "deny", reason: string): Record<string, unknown> | null;
 }

@@ -18,6 +18,7 @@ import {
 } from "@codepiper/core";
 import type { CommandHandlers } from "../commands/executor.js";
 import { startHookServer, tokensEqual, type HookReply, type HookRequest, type HookServer } from "../hooks/server.js";
+import type { ControlPlaneLink } from "../link/client.js";
 import type { EphemeralHandler } from "../link/supervisor.js";
 import type { Logger } from "../log.js";
 import type { Outbox } from "../outbox.js";
@@ -25,7 +26,9 @@ import { adapterFor } from "../providers/index.js";
 import type { LaunchContext } from "../providers/types.js";
 import type { StatePaths } from "../state.js";
 import type { TmuxDriver } from "../tmux/driver.js";
+import { Decider } from "./decisions.js";
 import { buildSessionEnv } from "./env.js";
+import { PolicyCache } from "./policy.js";
 import { fitPayload, hookEventType, stateForHook } from "./hook-events.js";
 import { SessionStore, type SessionRecord } from "./store.js";
 import { TerminalStreamer, type FramePush } from "./terminal.js";
@@ -60,6 +63,8 @@ export interface SessionManagerOptions {
   /** Call after appending to the outbox: ships at once. */
   notifyAppended: () => void;
   preserveSessions?: boolean;
+  /** The live link for policy fetches and approvals; throws when not linked. */
+  controlPlane: () => ControlPlaneLink;
   /**
    * How often tmux is asked whether panes are still alive, while sessions live. With the tmux exit
    * hooks in place (the driver's exitMarker) this is only the safety net for a tmux server that
@@ -98,9 +103,38 @@ export class SessionManager implements EphemeralHandler {
   private recheck = false;
   private exitWatch: FSWatcher | null = null;
   private stopped = false;
+  readonly policies: PolicyCache;
+  private readonly decider: Decider;
 
   constructor(private readonly opts: SessionManagerOptions) {
     this.store = new SessionStore(opts.outbox);
+    this.policies = new PolicyCache(opts.outbox, opts.log);
+    this.decider = new Decider({
+      cache: this.policies,
+      outbox: opts.outbox,
+      log: opts.log,
+      controlPlane: opts.controlPlane,
+      notifyAppended: opts.notifyAppended,
+      waiting: (sessionId, waiting) => this.approvalWaiting(sessionId, waiting),
+    });
+  }
+
+  /** Fetches the policy bundle when the control plane has a newer one (on every link, and on a hint). */
+  async refreshPolicies(): Promise<void> {
+    try {
+      const answer = await this.opts.controlPlane().policyBundle(this.policies.version);
+      if (answer.changed) this.policies.update(answer.bundle);
+    } catch (err) {
+      this.opts.log.warn({ err }, "could not fetch policies; deciding with the cached copy");
+    }
+  }
+
+  /** A session waiting for a human shows needs_permission; once answered it runs again. */
+  private approvalWaiting(sessionId: string, waiting: boolean): void {
+    const live = this.live.get(sessionId);
+    if (!live || live.finalizing) return;
+    live.record = this.store.transition(live.record, waiting ? "needs_permission" : "running", { reason: waiting ? "approval:requested" : "approval:answered" });
+    this.opts.notifyAppended();
   }
 
   /** Opens the hook listeners and re-adopts sessions left by a previous run. */
@@ -175,6 +209,7 @@ export class SessionManager implements EphemeralHandler {
       dangerous: cmd.dangerous,
       model: cmd.model,
       args: cmd.args,
+      policySetIds: cmd.policySetIds,
       cols: cmd.cols,
       rows: cmd.rows,
       sealedEnv: cmd.sealedEnv,
@@ -274,6 +309,7 @@ export class SessionManager implements EphemeralHandler {
       case "input.text": {
         const v = ephemeralSpecs["input.text"].parse(p);
         const live = this.requireLive(v.sessionId);
+        await this.decider.input(live.record, "text", v.text, true);
         return this.serialInput(live, async () => {
           await this.ensureReady(live);
           const { enterRetries } = await typeText(this.typingTarget(live), v.text, v.enter);
@@ -284,9 +320,11 @@ export class SessionManager implements EphemeralHandler {
       case "input.keys": {
         const v = ephemeralSpecs["input.keys"].parse(p);
         const live = this.requireLive(v.sessionId);
+        await this.decider.input(live.record, "keys", v.keys.join(" "), true);
         return this.serialInput(live, async () => {
           await this.opts.driver.sendKeys(tmuxSessionName(live.record.id), v.keys);
           this.event(live, "terminal.input", { kind: "keys", keys: v.keys });
+          if (v.keys.some((k) => /^(escape|ctrl\+c)$/i.test(k.trim()))) void this.settleAfterInterrupt(live);
           return { keys: v.keys.length };
         });
       }
@@ -294,6 +332,7 @@ export class SessionManager implements EphemeralHandler {
         const v = ephemeralSpecs["input.raw"].parse(p);
         const live = this.requireLive(v.sessionId);
         const data = Buffer.from(v.data, "base64");
+        await this.decider.input(live.record, "raw", data.toString("utf8"), false);
         return this.serialInput(live, async () => {
           await live.streamer.input(data);
           return { bytes: data.length };
@@ -314,6 +353,11 @@ export class SessionManager implements EphemeralHandler {
       case "terminal.unwatch":
         this.live.get(p.sessionId)?.streamer.unwatch();
         return { ok: true };
+      case "policy.changed": {
+        const v = ephemeralSpecs["policy.changed"].parse(p);
+        if (this.policies.version === null || v.version > this.policies.version) await this.refreshPolicies();
+        return { version: this.policies.version };
+      }
       case "terminal.capture": {
         const v = ephemeralSpecs["terminal.capture"].parse(p);
         const live = this.requireLive(v.sessionId);
@@ -325,6 +369,7 @@ export class SessionManager implements EphemeralHandler {
   linkChanged(online: boolean): void {
     // Watches belong to the control plane's watchers; a new link starts from fresh watches.
     if (!online) for (const live of this.live.values()) live.streamer.unwatch();
+    else void this.refreshPolicies();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -356,13 +401,20 @@ export class SessionManager implements EphemeralHandler {
     if (learnt.transcriptPath) live.tailer.setPath(learnt.transcriptPath);
     if (req.event === "UserPromptSubmit") live.submissions++;
 
+    let reply: HookReply = { body: null };
+    if (req.event === "PreToolUse" || req.event === "PermissionRequest") {
+      reply = await this.decider.toolCall(live.record, req.event, payload, req.signal);
+      // The human's answer already moved the state (needs_permission → running).
+      if (live.finalizing) return reply;
+    }
+
     const state = foreignNotify ? null : stateForHook(req.event, payload);
     // A hook arriving before the TUI drew its prompt still says it runs; `starting` ends here too.
     const next = state ?? (live.record.state === "starting" && req.event !== "SessionStart" ? "running" : live.record.state);
     live.record = this.store.transition(live.record, next, { reason: `hook:${req.event}`, ...learnt });
     this.opts.notifyAppended();
     if (req.event === "Stop" || req.event === "notify") void live.tailer.catchUp().catch(() => undefined);
-    return { body: null };
+    return reply;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -458,6 +510,24 @@ export class SessionManager implements EphemeralHandler {
     }
     if (this.live.get(live.record.id) === live && live.record.state === "starting" && !live.finalizing) {
       live.record = this.store.transition(live.record, "idle", { reason: "tmux:ready" });
+      this.opts.notifyAppended();
+    }
+  }
+
+  /**
+   * Escape / Ctrl+C can end a turn or refuse a permission prompt with no hook at all (Claude fires
+   * no Stop for an interrupted turn). After such keys, the TUI showing its input prompt again is
+   * what says the session is idle.
+   */
+  private async settleAfterInterrupt(live: Live): Promise<void> {
+    if (!["running", "needs_permission", "needs_input"].includes(live.record.state)) return;
+    try {
+      await waitReady(this.typingTarget(live), 5_000);
+    } catch {
+      return; // still busy (the keys did not interrupt): hooks will tell
+    }
+    if (this.live.get(live.record.id) === live && !live.finalizing && live.record.state !== "idle" && live.record.state !== "starting") {
+      live.record = this.store.transition(live.record, "idle", { reason: "tmux:ready after interrupt" });
       this.opts.notifyAppended();
     }
   }

@@ -19,6 +19,7 @@ export const sessionRecordSchema = z.object({
   dangerous: z.boolean(),
   model: z.string().nullable(),
   args: z.array(z.string()),
+  policySetIds: z.array(z.string()).default([]),
   cols: z.number().int(),
   rows: z.number().int(),
   sealedEnv: z.string().nullable(),

@@ -31,15 +31,18 @@ export async function printEvents(
   await call(h, (api) => api.events.list.query({ ...query, since: opts.since, limit: 1 }));
   const from = opts.since ?? (await call(h, (api) => api.events.head.query())).lastId;
   process.stderr.write(`following ${opts.what} after id ${from} (Ctrl-C to stop)\n`);
-  await new Promise<void>((resolve, reject) => {
-    const sub = h.api.events.follow.subscribe(
-      { ...query, since: from },
-      {
-        onData: (tracked) => out.line(tracked.data, () => opts.render(tracked.data)),
-        onError: (err) => reject(err),
-        onComplete: () => resolve(),
-      },
-    );
+  await followUntilInterrupted((done) =>
+    h.api.events.follow.subscribe({ ...query, since: from }, { onData: (tracked) => out.line(tracked.data, () => opts.render(tracked.data)), ...done }),
+  );
+}
+
+/**
+ * Holds a subscription open until it completes, fails, or the user presses Ctrl-C (SIGINT) or the
+ * process is asked to stop (SIGTERM): the shape every `--follow` command shares.
+ */
+export function followUntilInterrupted(subscribe: (done: { onError: (err: unknown) => void; onComplete: () => void }) => { unsubscribe(): void }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const sub = subscribe({ onError: reject, onComplete: resolve });
     const stop = () => {
       sub.unsubscribe();
       resolve();

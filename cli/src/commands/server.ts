@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
 import { dataDir } from "../config.js";
+import { parseDuration } from "../parse.js";
 import { outputFor } from "../context.js";
 import { onShutdown } from "../signals.js";
 
@@ -24,8 +25,9 @@ export function registerServer(program: Command): void {
     .option("--data-dir <dir>", "where the control plane keeps its data (CODEPIPER_DATA_DIR)")
     .option("--listen <host:port>", "address to listen on (CODEPIPER_LISTEN)", process.env.CODEPIPER_LISTEN ?? "127.0.0.1:7077")
     .option("--database-url <url>", "postgresql://… for real fleets (CODEPIPER_DATABASE_URL)")
+    .option("--approval-timeout <duration>", "how long an `ask` waits for a human before the provider's own prompt takes over, e.g. 5m (CODEPIPER_APPROVAL_TIMEOUT)", process.env.CODEPIPER_APPROVAL_TIMEOUT ?? "5m")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", process.env.CODEPIPER_LOG_LEVEL ?? "info")
-    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string }, cmd: Command) => {
+    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string; approvalTimeout: string }, cmd: Command) => {
       const out = outputFor(cmd);
       const dir = dataDir(opts.dataDir);
       // Loaded on use: `agent run` and the remote commands must not pay for the control plane's modules
@@ -36,6 +38,7 @@ export function registerServer(program: Command): void {
         listen: opts.listen,
         databaseUrl: databaseUrlFor(dir, opts.databaseUrl),
         logLevel: opts.logLevel as "info",
+        approvalTimeoutMs: parseDuration(opts.approvalTimeout, "--approval-timeout"),
       });
       onShutdown(() => cp.close());
       const setup = cp.setupToken;

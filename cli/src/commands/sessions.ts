@@ -4,6 +4,7 @@ import { call } from "../client.js";
 import { outputFor, withApi } from "../context.js";
 import { table } from "../output.js";
 import { parseIntArg } from "../parse.js";
+import { parseRef } from "../policy-input.js";
 import { parseDimension, parseEnvFlags, parseHostDir, parseModel, parseSessionName, parseWorktree } from "../session-input.js";
 
 export function shortId(id: string): string {
@@ -44,6 +45,7 @@ interface StartOptions {
   cols?: string;
   rows?: string;
   validate?: boolean;
+  policySet?: string[];
 }
 
 /** Builds the `sessions.start` input from the flags, failing on anything the server would reject. */
@@ -62,6 +64,7 @@ export function startInput(opts: StartOptions, providerArgs: string[], environme
     cols: opts.cols === undefined ? undefined : parseDimension(opts.cols, "--cols", 20),
     rows: opts.rows === undefined ? undefined : parseDimension(opts.rows, "--rows", 5),
     validateOnly: Boolean(opts.validate),
+    policySets: (opts.policySet ?? []).map((s) => parseRef(s, "--policy-set")),
   };
   const parsed = sessionStartInputSchema.safeParse(input);
   if (!parsed.success) {
@@ -100,6 +103,7 @@ export function registerSessions(program: Command): void {
     .option("--model <model>", "sonnet, opus, haiku, opusplan or a full model id")
     .option("--cols <n>", "terminal columns (default 200)")
     .option("--rows <n>", "terminal rows (default 50)")
+    .option("--policy-set <set>", "a policy set to start with (name or id); repeatable; default: the default set", collect, [])
     .option("--validate", "check everything (host online, provider installed, directory, branch) and create nothing")
     .argument("[providerArgs...]", "after --: extra arguments for the provider CLI")
     .addHelpText("after", "\nExamples:\n  id=$(codepiper start -p claude-code -d /home/me/app --env ANTHROPIC_API_KEY --billing api)\n  codepiper start -p codex -d /src/repo --worktree --create-branch fix-123 -- --search")

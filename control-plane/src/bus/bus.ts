@@ -21,6 +21,11 @@ export const topics = {
   hosts: "hosts",
   /** Something about sessions changed (state, usage, a new one). */
   sessions: "sessions",
+  /** The policy version changed (message: the new version). */
+  policies: "policies",
+  /** An approval was requested or decided (message: its id). */
+  approvals: "approvals",
+  approvalDone: (id: string) => `approval-done:${id}`,
 } as const;
 
 export class InProcessBus implements Bus {

@@ -31,6 +31,11 @@ export class EphemeralHub {
   private readonly channels = new Map<string, Channel>();
   private readonly attachListeners = new Set<(hostId: string) => void>();
 
+  /** Hosts whose ephemeral stream is attached to this control plane now. */
+  attachedHosts(): string[] {
+    return [...this.channels.keys()];
+  }
+
   isAttached(hostId: string): boolean {
     return this.channels.has(hostId);
   }

@@ -5,6 +5,8 @@ import { topics } from "../bus/bus.js";
 import { acknowledgeCommand, deliverableCommands } from "../commands/queue.js";
 import { ingestEvents } from "../events/ingest.js";
 import { hostProcedure, router } from "../trpc.js";
+import { approvalRequestSchema, awaitApproval, requestApproval, withdrawApproval } from "../approvals/service.js";
+import { bundleForHost } from "../policies/store.js";
 
 /**
  * Procedures only linked hosts may call (the identity comes from the JWT checked at the upgrade).
@@ -66,6 +68,27 @@ export const linkRouter = router({
   /** Terminal frames of watched sessions; frames for sessions this host does not stream are dropped. */
   terminal: hostProcedure.input(terminalPushSchema).output(z.object({ ok: z.literal(true) })).mutation(({ ctx, input }) => {
     for (const { sessionId, frame } of input.frames) ctx.services.terminals.push(ctx.identity.hostId, sessionId, frame);
+    return { ok: true as const };
+  }),
+
+  /** The policies this host decides with, if newer than the version it holds. */
+  policyBundle: hostProcedure.input(z.object({ haveVersion: z.number().int().nonnegative().nullable() })).query(async ({ ctx, input }) => {
+    const bundle = await bundleForHost(ctx.services, ctx.identity.hostId);
+    return input.haveVersion !== null && input.haveVersion >= bundle.version ? { changed: false as const, version: bundle.version } : { changed: true as const, bundle };
+  }),
+
+  /** An `ask` decision: a human is asked; the host then waits with awaitApproval. */
+  requestApproval: hostProcedure.input(approvalRequestSchema).output(z.object({ id: z.string(), expiresAt: z.string() })).mutation(({ ctx, input }) => {
+    return requestApproval(ctx.services, ctx.identity.hostId, input);
+  }),
+
+  awaitApproval: hostProcedure
+    .input(z.object({ id: z.string().uuid() }))
+    .output(z.object({ status: z.string(), decidedBy: z.string().nullable(), reason: z.string().nullable() }))
+    .mutation(({ ctx, input, signal }) => awaitApproval(ctx.services, ctx.identity.hostId, input.id, signal)),
+
+  withdrawApproval: hostProcedure.input(z.object({ id: z.string().uuid() })).output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx, input }) => {
+    await withdrawApproval(ctx.services, ctx.identity.hostId, input.id);
     return { ok: true as const };
   }),
 

@@ -8,6 +8,20 @@ import type { Logger } from "../log.js";
  * events that transaction stores for the first time (seq above the host's acked seq), so each one
  * is applied once: session status from `session.state`, token usage from `transcript.usage`.
  */
+/** `policy.decision` events (agent/src/sessions/policy.ts) → PolicyDecision rows for `codepiper audit`. */
+const decisionPayloadSchema = z.object({
+  tool: z.string().max(200),
+  args: z.string().max(4096),
+  decision: z.enum(["allow", "deny", "ask"]),
+  outcome: z.enum(["allowed", "denied", "prompted"]),
+  decider: z.string().max(300),
+  policyId: z.string().max(100).nullable(),
+  policyName: z.string().max(200).nullable(),
+  ruleIndex: z.number().int().nullable(),
+  approvalId: z.string().max(100).nullable(),
+  hookEvent: z.string().max(100).nullable(),
+});
+
 const usagePayloadSchema = z.object({
   messageId: z.string().min(1).max(300),
   model: z.string().max(200),
@@ -53,6 +67,16 @@ export async function projectSessionEvents(db: DbHandle, tx: DbTx, hostId: strin
           ...(s.model ? { model: s.model } : {}),
           endedAt: final ? new Date(e.at) : null,
         },
+      });
+    } else if (e.type === "policy.decision") {
+      const parsed = decisionPayloadSchema.safeParse(e.payload);
+      if (!parsed.success) {
+        log.warn({ hostId, sessionId: e.sessionId, seq: e.seq }, "ignoring malformed policy.decision event");
+        continue;
+      }
+      const d = parsed.data;
+      await tx.policyDecision.create({
+        data: { hostId, sessionId: e.sessionId, at: new Date(e.at), tool: d.tool, argsSummary: d.args, decision: d.decision, outcome: d.outcome, decider: d.decider, policyId: d.policyId, policyName: d.policyName, ruleIndex: d.ruleIndex, approvalId: d.approvalId, hookEvent: d.hookEvent },
       });
     } else if (e.type === "transcript.usage") {
       const parsed = usagePayloadSchema.safeParse(e.payload);

@@ -24,6 +24,7 @@ import { actorOf } from "../identity.js";
 import type { Services } from "../services.js";
 import { operatorProcedure, router, viewerProcedure, type Context } from "../trpc.js";
 import { resolveSession, type ResolvedSession } from "./resolve.js";
+import { findPolicySet } from "../policies/store.js";
 import { seal } from "./seal.js";
 import { toSessionView, usageBySession } from "./view.js";
 
@@ -59,10 +60,14 @@ function notEnded(session: ResolvedSession): void {
   }
 }
 
+async function policySetNames(services: Services): Promise<Map<string, string>> {
+  return new Map((await services.db.policySet.findMany({ select: { id: true, name: true } })).map((s) => [s.id, s.name]));
+}
+
 async function viewOf(services: Services, id: string) {
   const row = await services.db.session.findUniqueOrThrow({ where: { id }, include: { host: { select: { name: true } } } });
   const usage = await usageBySession(services, [id]);
-  return toSessionView(row, row.host.name, usage.get(id));
+  return toSessionView(row, row.host.name, usage.get(id), await policySetNames(services));
 }
 
 /**
@@ -108,6 +113,9 @@ export const sessionsRouter = router({
       ) as ValidateResult;
       if (input.validateOnly) return { session: null, validation };
 
+      // The default set (if any) always applies; --policy-set adds more.
+      const defaultSet = await services.db.policySet.findFirst({ where: { isDefault: true }, select: { id: true } });
+      const policySetIds = [...new Set([...(defaultSet ? [defaultSet.id] : []), ...(await Promise.all(input.policySets.map(async (ref) => (await findPolicySet(services, ref)).id)))])];
       const id = randomUUID();
       const envNames = Object.keys(input.env).sort();
       const sealedEnv = envNames.length > 0 ? seal(host.encryptionPublicKey, JSON.stringify(input.env), id) : null;
@@ -126,6 +134,7 @@ export const sessionsRouter = router({
           sealedEnv,
           worktreeBranch: input.worktree?.branch ?? null,
           argsJson: JSON.stringify(input.args),
+          policySetIdsJson: JSON.stringify(policySetIds),
           providerSessionId: input.provider === "claude-code" ? id : null,
           createdBy: actorOf(ctx.identity),
         },
@@ -143,6 +152,7 @@ export const sessionsRouter = router({
         worktree: input.worktree ?? null,
         model: input.model ?? null,
         args: input.args,
+        policySetIds,
         cols: input.cols,
         rows: input.rows,
       };
@@ -179,7 +189,8 @@ export const sessionsRouter = router({
         take: input.limit,
       });
       const usage = await usageBySession(ctx.services, rows.map((r) => r.id));
-      return rows.map((r) => toSessionView(r, r.host.name, usage.get(r.id)));
+      const names = await policySetNames(ctx.services);
+      return rows.map((r) => toSessionView(r, r.host.name, usage.get(r.id), names));
     }),
 
   get: viewerProcedure.input(z.object({ session: sessionRef })).output(sessionViewSchema).query(async ({ ctx, input }) => {

@@ -12,6 +12,7 @@ export interface SessionRow {
   dangerous: boolean;
   model: string | null;
   envNamesJson: string;
+  policySetIdsJson: string;
   worktreeBranch: string | null;
   worktreePath: string | null;
   providerSessionId: string | null;
@@ -26,7 +27,7 @@ export interface SessionRow {
 
 export const NO_USAGE: UsageTotals = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, responses: 0 };
 
-export function toSessionView(row: SessionRow, hostName: string, usage: UsageTotals = NO_USAGE): SessionView {
+export function toSessionView(row: SessionRow, hostName: string, usage: UsageTotals = NO_USAGE, setNames: ReadonlyMap<string, string> = new Map()): SessionView {
   return {
     id: row.id,
     name: row.name,
@@ -39,6 +40,7 @@ export function toSessionView(row: SessionRow, hostName: string, usage: UsageTot
     dangerous: row.dangerous,
     model: row.model,
     envNames: JSON.parse(row.envNamesJson) as string[],
+    policySets: (JSON.parse(row.policySetIdsJson) as string[]).map((id) => setNames.get(id) ?? id),
     worktree: row.worktreeBranch ? { path: row.worktreePath, branch: row.worktreeBranch } : null,
     tmuxSession: tmuxSessionName(row.id),
     providerSessionId: row.providerSessionId,

@@ -30,6 +30,8 @@ export const ephemeralSpecs = {
   "terminal.unwatch": z.object({ sessionId }),
   /** A fresh snapshot for a new watcher or after an overflow; output after it continues with seq > snapshot.seq. */
   "terminal.snapshot": z.object({ sessionId }),
+  /** Policies changed on the control plane: fetch the bundle if you hold an older version. */
+  "policy.changed": z.object({ version: z.number().int().nonnegative() }),
   /** Plain screen + scrollback text (`codepiper tail`, no escapes). */
   "terminal.capture": z.object({ sessionId, lines: z.number().int().min(0).max(100_000) }),
 } as const;

@@ -84,6 +84,8 @@ export const sessionStartInputSchema = z.object({
   worktree: worktreeSpecSchema.optional(),
   model: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:[\]-]+$/, "letters, digits and . _ : - [ ]").optional(),
   args: z.array(z.string().max(SESSION_LIMITS.extraArgBytes)).max(SESSION_LIMITS.extraArgs).default([]),
+  /** Policy sets (names or ids) applied in addition to the default set. */
+  policySets: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
   cols: z.number().int().min(20).max(1000).default(200),
   rows: z.number().int().min(5).max(1000).default(50),
   validateOnly: z.boolean().default(false),
@@ -103,6 +105,8 @@ export const sessionStartCommandSchema = z.object({
   worktree: worktreeSpecSchema.nullable(),
   model: z.string().max(200).nullable(),
   args: z.array(z.string().max(SESSION_LIMITS.extraArgBytes)).max(SESSION_LIMITS.extraArgs),
+  /** Policy sets the session's decisions use (ids). */
+  policySetIds: z.array(z.string().max(100)).max(21).default([]),
   cols: z.number().int().min(20).max(1000),
   rows: z.number().int().min(5).max(1000),
 });
@@ -158,6 +162,7 @@ export const sessionViewSchema = z.object({
   dangerous: z.boolean(),
   model: z.string().nullable(),
   envNames: z.array(z.string()),
+  policySets: z.array(z.string()),
   worktree: z.object({ path: z.string().nullable(), branch: z.string() }).nullable(),
   tmuxSession: z.string(),
   providerSessionId: z.string().nullable(),

@@ -112,8 +112,11 @@ function analyseAnthropic(body: Record<string, unknown>): { lastUserText: string
     const m: unknown = msgs[i];
     if (!isObj(m) || m.role !== "user") continue;
     const toolResultText = textOfContent(m.content, "tool_result");
-    const isToolResult = Array.isArray(m.content) && m.content.some((c) => isObj(c) && c.type === "tool_result");
-    return { lastUserText: textOfContent(m.content, "text"), isToolResult, toolResultText };
+    const lastUserText = textOfContent(m.content, "text");
+    // A new prompt typed after an interrupted tool call arrives together with that call's
+    // (rejected) tool_result: the user's words make it a prompt, not a tool turn.
+    const isToolResult = Array.isArray(m.content) && m.content.some((c) => isObj(c) && c.type === "tool_result") && lastUserText === "";
+    return { lastUserText, isToolResult, toolResultText };
   }
   return { lastUserText: "", isToolResult: false, toolResultText: "" };
 }

@@ -29,10 +29,14 @@ export class Fleet {
     this.configDir = join(root, "config");
   }
 
-  static async start(opts: { databaseUrl?: string } = {}): Promise<Fleet> {
+  /** Environment of the control plane process (e.g. CODEPIPER_APPROVAL_TIMEOUT), kept for restarts. */
+  serverEnv: Record<string, string> = {};
+
+  static async start(opts: { databaseUrl?: string; serverEnv?: Record<string, string> } = {}): Promise<Fleet> {
     const root = tempDir("codepiper-fleet-");
-    const server = await startServer({ dataDir: join(root, "cp"), databaseUrl: opts.databaseUrl });
+    const server = await startServer({ dataDir: join(root, "cp"), databaseUrl: opts.databaseUrl, env: opts.serverEnv });
     const fleet = new Fleet(server, root);
+    fleet.serverEnv = opts.serverEnv ?? {};
     const args = ["admin", "create", "--data-dir", server.dataDir, "--email", ADMIN.email, "--password-stdin"];
     if (opts.databaseUrl) args.push("--database-url", opts.databaseUrl);
     expectOk(await runCli(args, { stdin: ADMIN.password }));
@@ -84,7 +88,7 @@ export class Fleet {
   /** Restarts the control plane on the same port and data (after a kill or a stop). */
   async restartServer(): Promise<void> {
     if (this.server.proc.running) await this.server.proc.stop();
-    this.server = await startServer({ dataDir: this.server.dataDir, port: this.server.port, databaseUrl: this.server.databaseUrl });
+    this.server = await startServer({ dataDir: this.server.dataDir, port: this.server.port, databaseUrl: this.server.databaseUrl, env: this.serverEnv });
   }
 
   async close(): Promise<void> {
