@@ -18,6 +18,11 @@ const files: Record<string, string> = {
   "rules.json": '[{"action":"deny","tool":"Bash","args":{"command":"rm -rf *"}}]',
   "broken.json": '[\n  {"action": "deny",\n   "tool": "Bash",}\n]',
   "big.json": `[${" ".repeat(CLI_POLICY_LIMITS.rulesBytes)}]`,
+  "rules.yaml": "- action: deny\n  tool: Bash\n  args:\n    command: 'rm *'\n  reason: no deleting\n",
+  "rules.YML": "- {action: allow, tool: [Read, Grep]}\n",
+  "bad.yaml": "- action: deny\n  tool: [Bash\n",
+  "dup.yaml": "- action: deny\n  tool: Bash\n  tool: Read\n",
+  "map.yaml": "action: deny\n",
 };
 const read = (p: string): Buffer => {
   const text = files[p];
@@ -45,9 +50,14 @@ describe("--rules", () => {
     expect(errorOf(() => parseRulesFlag("@big.json", read)).code).toBe("CODEPIPER_PAYLOAD_TOO_LARGE");
     expect(errorOf(() => parseRulesFlag(`[${" ".repeat(CLI_POLICY_LIMITS.rulesBytes)}]`, read)).code).toBe("CODEPIPER_PAYLOAD_TOO_LARGE");
   });
-  it("refuses YAML with a hint, a missing file, an empty value, non-arrays and non-object rules", () => {
-    expect(errorOf(() => parseRulesFlag("@rules.yaml", read)).message).toMatch(/YAML is not supported.*convert it to JSON/);
-    expect(errorOf(() => parseRulesFlag("@rules.YML", read)).message).toMatch(/YAML is not supported/);
+  it("reads @file.yaml / .yml; bad YAML and duplicate keys say where", () => {
+    expect(parseRulesFlag("@rules.yaml", read)).toEqual([{ action: "deny", tool: "Bash", args: { command: "rm *" }, reason: "no deleting" }]);
+    expect(parseRulesFlag("@rules.YML", read)).toEqual([{ action: "allow", tool: ["Read", "Grep"] }]);
+    expect(errorOf(() => parseRulesFlag("@bad.yaml", read)).message).toMatch(/^--rules bad\.yaml is not valid YAML at line \d+, column \d+: Flow sequence/);
+    expect(errorOf(() => parseRulesFlag("@dup.yaml", read)).message).toMatch(/not valid YAML.*line 3/);
+    expect(errorOf(() => parseRulesFlag("@map.yaml", read)).message).toMatch(/expected a JSON array/);
+  });
+  it("refuses a missing file, an empty value, non-arrays and non-object rules", () => {
     expect(errorOf(() => parseRulesFlag("@missing.json", read)).code).toBe("CODEPIPER_NOT_FOUND");
     expect(errorOf(() => parseRulesFlag("@", read)).message).toMatch(/give a file after @/);
     expect(errorOf(() => parseRulesFlag("  ", read)).message).toMatch(/is empty/);

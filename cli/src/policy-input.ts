@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
 import { extname } from "node:path";
 import { z } from "zod";
 import { AppError } from "@codepiper/core";
@@ -201,8 +202,9 @@ export interface FileReader {
 }
 
 /**
- * `--rules '<json array>'` or `--rules @rules.json` (a local file). YAML files (`@x.yaml`,
- * `@x.yml`) are refused with a hint: the CLI has no YAML parser among its dependencies.
+ * `--rules '<json array>'`, `--rules @rules.json` or `--rules @rules.yaml` (`.yml`): a local file,
+ * YAML parsed with the `yaml` package (strict: duplicate keys and anything that is not plain data
+ * are errors, with line and column).
  * Checks: size (≤ 256 KiB), valid JSON (error with line and column), a non-empty array of at most
  * 1000 objects. Glob syntax and rule fields are checked by the server.
  */
@@ -213,9 +215,6 @@ export function parseRulesFlag(value: string, read: FileReader = (p) => readFile
     const path = value.slice(1);
     if (path.length === 0) throw bad("--rules @: give a file after @, e.g. --rules @rules.json");
     const ext = extname(path).toLowerCase();
-    if (ext === ".yaml" || ext === ".yml") {
-      throw bad(`--rules ${quote(value, 200)}: YAML is not supported (the CLI has no YAML parser); convert it to JSON, e.g. with yq -o=json, and pass --rules @rules.json`);
-    }
     let buf: Buffer;
     try {
       buf = read(path);
@@ -226,13 +225,27 @@ export function parseRulesFlag(value: string, read: FileReader = (p) => readFile
     if (buf.length > CLI_POLICY_LIMITS.rulesBytes) throw new AppError("CODEPIPER_PAYLOAD_TOO_LARGE", `--rules ${path} is ${buf.length} bytes: rules are limited to ${CLI_POLICY_LIMITS.rulesBytes} bytes (256 KiB) per policy`);
     text = buf.toString("utf8").replace(/^\uFEFF/, "");
     what = `--rules ${path}`;
+    if (ext === ".yaml" || ext === ".yml") return checkRulesArray(parseYamlText(text, what), what);
   } else {
     text = value;
     const bytes = Buffer.byteLength(text);
     if (bytes > CLI_POLICY_LIMITS.rulesBytes) throw new AppError("CODEPIPER_PAYLOAD_TOO_LARGE", `--rules is ${bytes} bytes: rules are limited to ${CLI_POLICY_LIMITS.rulesBytes} bytes (256 KiB) per policy; put them in a file with --rules @rules.json if the shell is the problem`);
   }
   if (text.trim().length === 0) throw bad(`${what} is empty: expected a JSON array of rules, e.g. '[{"action":"deny","tool":"Bash","args":{"command":"rm -rf *"}}]'`);
-  const parsed = parseJsonText(text, what);
+  return checkRulesArray(parseJsonText(text, what), what);
+}
+
+function parseYamlText(text: string, what: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  const first = doc.errors[0] ?? doc.warnings[0];
+  if (first) {
+    const at = first.linePos?.[0];
+    throw bad(`${what} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${(first.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`);
+  }
+  return doc.toJS({ maxAliasCount: 0 }) as unknown;
+}
+
+function checkRulesArray(parsed: unknown, what: string): unknown[] {
   if (!Array.isArray(parsed)) throw bad(`${what}: expected a JSON array of rules, got ${parsed === null ? "null" : typeof parsed} (wrap a single rule in [ ])`);
   if (parsed.length === 0) throw bad(`${what}: the array is empty; a policy needs at least one rule`);
   if (parsed.length > CLI_POLICY_LIMITS.rulesPerPolicy) throw bad(`${what}: ${parsed.length} rules, at most ${CLI_POLICY_LIMITS.rulesPerPolicy} per policy`);
