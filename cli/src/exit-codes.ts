@@ -32,6 +32,7 @@ export function exitCodeOf(code: ErrorCode): number {
     case "CODEPIPER_LINK_TOKEN_INVALID":
     case "CODEPIPER_LINK_TOKEN_EXPIRED":
     case "CODEPIPER_LINK_TOKEN_REPLAYED":
+    case "CODEPIPER_TOTP_REQUIRED":
       return EXIT.auth;
     case "CODEPIPER_NOT_FOUND":
     case "CODEPIPER_AGENT_NOT_ENROLLED":
@@ -62,7 +63,7 @@ Exit codes:
   0   success
   1   unexpected failure
   2   bad usage or invalid input (incl. an ambiguous id prefix, text over 1 MiB, rules over 256 KiB)
-  3   not logged in, forbidden, or a bad/expired/used token
+  3   not logged in, forbidden, a bad/expired/used token, or a TOTP code needed (--totp)
   4   not found (host, session, command, enrollment, directory or provider CLI on the host,
       policy, policy set, approval, --rules @file)
   5   control plane unreachable, host offline, or timed out

@@ -4,6 +4,7 @@ import { registerAdmin } from "./commands/admin.js";
 import { registerAgent } from "./commands/agent.js";
 import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerEnvSets } from "./commands/envsets.js";
 import { registerEvents } from "./commands/events.js";
 import { registerHosts } from "./commands/hosts.js";
 import { registerInput } from "./commands/input.js";
@@ -13,7 +14,11 @@ import { registerPolicy, registerPolicySet } from "./commands/policy.js";
 import { registerServer } from "./commands/server.js";
 import { registerSessions } from "./commands/sessions.js";
 import { registerTerminal } from "./commands/terminal.js";
+import { registerTokens } from "./commands/tokens.js";
+import { registerTotp } from "./commands/totp.js";
+import { registerUsers } from "./commands/users.js";
 import { registerUp } from "./commands/up.js";
+import { registerWorkspaces } from "./commands/workspaces.js";
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.js";
 import { printError } from "./output.js";
 
@@ -27,7 +32,7 @@ export function buildProgram(): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs, registerPolicy, registerPolicySet, registerApprovals, registerAudit]) register(program);
+  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs, registerPolicy, registerPolicySet, registerApprovals, registerAudit, registerUsers, registerTokens, registerTotp, registerWorkspaces, registerEnvSets]) register(program);
   program.commands.forEach(function applyExitOverride(c: Command) {
     c.exitOverride();
     c.commands.forEach(applyExitOverride);

@@ -13,6 +13,7 @@ import { pruneLinkJtis } from "./hosts/link-auth.js";
 import { Presence } from "./hosts/presence.js";
 import { EphemeralHub } from "./link/ephemeral.js";
 import { TerminalHub } from "./terminal/hub.js";
+import { Keyring } from "./keyring.js";
 import { createControlPlaneServer as createServer } from "./http/server.js";
 import { createLogger, type Logger } from "./log.js";
 import type { Services } from "./services.js";
@@ -44,6 +45,7 @@ export async function startControlPlane(input: ServerConfigInput & { logger?: Lo
     config,
     ephemeral,
     terminals: new TerminalHub(ephemeral, log),
+    keyring: Keyring.open(config.dataDir),
     database,
     db,
     log,

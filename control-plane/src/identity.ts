@@ -4,7 +4,7 @@ export type Role = (typeof ROLES)[number];
 
 export type Identity =
   | { kind: "anonymous" }
-  | { kind: "user"; userId: string; email: string; role: Role; tokenId: string | null }
+  | { kind: "user"; userId: string; email: string; role: Role; tokenId: string | null; /** set when the caller came with a dashboard cookie */ webSessionId?: string }
   | { kind: "host"; hostId: string; hostName: string; connectionId: string };
 
 export function roleAtLeast(have: Role, need: Role): boolean {
@@ -16,7 +16,7 @@ export function actorOf(identity: Identity): string {
     case "anonymous":
       return "anonymous";
     case "user":
-      return identity.tokenId ? `token:${identity.tokenId}` : `user:${identity.userId}`;
+      return identity.tokenId ? `token:${identity.tokenId}` : identity.webSessionId ? `web:${identity.webSessionId}` : `user:${identity.userId}`;
     case "host":
       return `host:${identity.hostId}`;
   }

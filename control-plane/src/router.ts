@@ -1,4 +1,7 @@
 import { authRouter } from "./auth/router.js";
+import { tokensRouter } from "./auth/tokens-router.js";
+import { usersRouter } from "./auth/users-router.js";
+import { envSetsRouter, keysRouter } from "./envsets/router.js";
 import { eventsRouter } from "./events/router.js";
 import { hostsRouter } from "./hosts/router.js";
 import { linkRouter } from "./link/router.js";
@@ -7,6 +10,7 @@ import { approvalsRouter } from "./approvals/router.js";
 import { auditRouter } from "./audit/router.js";
 import { policiesRouter, policySetsRouter } from "./policies/router.js";
 import { router } from "./trpc.js";
+import { workspacesRouter } from "./workspaces/router.js";
 
 export const appRouter = router({
   auth: authRouter,
@@ -18,6 +22,11 @@ export const appRouter = router({
   policySets: policySetsRouter,
   approvals: approvalsRouter,
   audit: auditRouter,
+  users: usersRouter,
+  tokens: tokensRouter,
+  workspaces: workspacesRouter,
+  envSets: envSetsRouter,
+  keys: keysRouter,
 });
 
 export type AppRouter = typeof appRouter;

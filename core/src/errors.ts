@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   "CODEPIPER_JOIN_TOKEN_USED",
   "CODEPIPER_HOST_NAME_TAKEN",
   "CODEPIPER_SETUP_DONE",
+  // access (issue 5): the password was right, the account also needs a TOTP or recovery code
+  "CODEPIPER_TOTP_REQUIRED",
   // link authentication (refused at the HTTP upgrade)
   "CODEPIPER_LINK_TOKEN_MISSING",
   "CODEPIPER_LINK_TOKEN_INVALID",

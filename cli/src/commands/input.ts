@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
 import { call } from "../client.js";
 import { outputFor, withApi } from "../context.js";
+import { MASTER_KEY_COMMANDS, runMasterKeyCommand } from "./envsets.js";
 import { checkKeyNames, checkTextSize, KEY_NAMES_HELP, parseDimension, parseSlash, readStdinText } from "../session-input.js";
 import { shortId } from "./sessions.js";
 
@@ -22,11 +23,19 @@ export function registerInput(program: Command): void {
 
   program
     .command("keys")
-    .description("press named keys in a session, in order")
+    .description("press named keys in a session, in order; also: keys rotate | keys status (master keys)")
     .argument("<session>", "session id, unique id prefix, or name")
-    .argument("<keys...>", `key names: ${KEY_NAMES_HELP}`)
-    .addHelpText("after", "\nExample: codepiper keys 3f2a escape escape ctrl+c")
+    .argument("[keys...]", `key names: ${KEY_NAMES_HELP}`)
+    .addHelpText(
+      "after",
+      "\nExample: codepiper keys 3f2a escape escape ctrl+c\n\nMaster keys (env set encryption):\n  codepiper keys status   current key version, records per version\n  codepiper keys rotate   new master key version; re-wraps every data key (admin)\n(A session named rotate or status is addressed by its id here.)",
+    )
     .action(async (session: string, names: string[], _opts: unknown, cmd: Command) => {
+      if (names.length === 0) {
+        const sub = MASTER_KEY_COMMANDS.find((c) => c === session);
+        if (sub) return runMasterKeyCommand(sub, cmd);
+        throw new AppError("CODEPIPER_BAD_INPUT", "missing required argument 'keys' (e.g. codepiper keys <session> enter; or codepiper keys rotate | keys status)");
+      }
       const out = outputFor(cmd);
       const keys = checkKeyNames(names);
       const res = await withApi(cmd, (h) => call(h, (api) => api.sessions.keys.mutate({ session, keys })));

@@ -15,7 +15,8 @@ export function registerLogin(program: Command): void {
     .option("--password-stdin", "read the password from standard input")
     .option("--token <api-token>", "store an existing API token instead (checked first)")
     .option("--token-stdin", "read the API token from standard input (keeps it out of argv)")
-    .action(async (rawUrl: string, opts: { email?: string; passwordStdin?: boolean; token?: string; tokenStdin?: boolean }, cmd: Command) => {
+    .option("--totp <code>", "a TOTP or recovery code, if the account has two-factor on (or CODEPIPER_TOTP)")
+    .action(async (rawUrl: string, opts: { email?: string; passwordStdin?: boolean; token?: string; tokenStdin?: boolean; totp?: string }, cmd: Command) => {
       const out = outputFor(cmd);
       const url = parseUrl(rawUrl);
       const dir = configDir(globals(cmd).configDir);
@@ -26,7 +27,7 @@ export function registerLogin(program: Command): void {
         if (!opts.email || !opts.passwordStdin) throw new AppError("CODEPIPER_BAD_INPUT", "use --email <e> --password-stdin, or --token <api-token>");
         const password = await readStdinSecret("the password");
         const anon = createApi({ url, token: null });
-        const result = await call(anon, (api) => api.auth.login.mutate({ email: opts.email!, password }));
+        const result = await call(anon, (api) => api.auth.login.mutate({ email: opts.email!, password, totp: opts.totp ?? (process.env.CODEPIPER_TOTP || undefined) }));
         token = result.token;
         email = result.user.email;
         role = result.user.role;

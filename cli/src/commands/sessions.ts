@@ -32,8 +32,10 @@ function label(s: SessionView): string {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 interface StartOptions {
-  provider: (typeof PROVIDER_IDS)[number];
-  dir: string;
+  /** Optional with --workspace (it gives the default); required otherwise. */
+  provider?: (typeof PROVIDER_IDS)[number];
+  dir?: string;
+  workspace?: string;
   host?: string;
   billing: (typeof BILLING_MODES)[number];
   dangerous?: boolean;
@@ -46,14 +48,19 @@ interface StartOptions {
   rows?: string;
   validate?: boolean;
   policySet?: string[];
+  envSet?: string[];
 }
 
 /** Builds the `sessions.start` input from the flags, failing on anything the server would reject. */
 export function startInput(opts: StartOptions, providerArgs: string[], environment: NodeJS.ProcessEnv = process.env) {
+  // Without a workspace, -p and -d are required (checked here, not by commander, since a workspace supplies them).
+  if (opts.workspace === undefined && opts.provider === undefined) throw new AppError("CODEPIPER_BAD_INPUT", `required option '-p, --provider <provider>' not specified (${PROVIDER_IDS.join(" or ")}; or --workspace <w>)`);
+  if (opts.workspace === undefined && opts.dir === undefined) throw new AppError("CODEPIPER_BAD_INPUT", "required option '-d, --dir <dir>' not specified (an absolute directory on the host; or --workspace <w>)");
   const input = {
     provider: opts.provider,
     host: opts.host,
-    cwd: parseHostDir(opts.dir),
+    cwd: opts.dir === undefined ? undefined : parseHostDir(opts.dir),
+    workspace: opts.workspace === undefined ? undefined : parseRef(opts.workspace, "--workspace"),
     name: opts.name === undefined ? undefined : parseSessionName(opts.name),
     billing: opts.billing,
     dangerous: Boolean(opts.dangerous),
@@ -65,6 +72,7 @@ export function startInput(opts: StartOptions, providerArgs: string[], environme
     rows: opts.rows === undefined ? undefined : parseDimension(opts.rows, "--rows", 5),
     validateOnly: Boolean(opts.validate),
     policySets: (opts.policySet ?? []).map((s) => parseRef(s, "--policy-set")),
+    envSets: (opts.envSet ?? []).map((s) => parseRef(s, "--env-set")),
   };
   const parsed = sessionStartInputSchema.safeParse(input);
   if (!parsed.success) {
@@ -91,8 +99,9 @@ export function registerSessions(program: Command): void {
   program
     .command("start")
     .description("start a Claude Code or Codex session on a host; prints its id (details on stderr)")
-    .addOption(new Option("-p, --provider <provider>", "which agent CLI").choices(PROVIDER_IDS).makeOptionMandatory())
-    .requiredOption("-d, --dir <dir>", "working directory ON THE HOST (absolute: it is not resolved against your local directory)")
+    .addOption(new Option("-p, --provider <provider>", "which agent CLI (required unless --workspace gives one)").choices(PROVIDER_IDS))
+    .option("-d, --dir <dir>", "working directory ON THE HOST (absolute: it is not resolved against your local directory); required unless --workspace")
+    .option("--workspace <w>", "a workspace (name or id): its host, directory, provider, env sets and policy set; explicit flags win")
     .option("--host <host>", "host name or id (default: the only online host)")
     .addOption(new Option("--billing <mode>", "subscription login or API key billing").choices(BILLING_MODES).default("subscription"))
     .option("--dangerous", "skip the provider's permission prompts (bypass/yolo mode)")
@@ -103,6 +112,7 @@ export function registerSessions(program: Command): void {
     .option("--model <model>", "sonnet, opus, haiku, opusplan or a full model id")
     .option("--cols <n>", "terminal columns (default 200)")
     .option("--rows <n>", "terminal rows (default 50)")
+    .option("--env-set <set>", "an env set (name or id) whose variables the session gets; repeatable, later sets and --env win", collect, [])
     .option("--policy-set <set>", "a policy set to start with (name or id); repeatable; default: the default set", collect, [])
     .option("--validate", "check everything (host online, provider installed, directory, branch) and create nothing")
     .argument("[providerArgs...]", "after --: extra arguments for the provider CLI")

@@ -2,10 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { getWSConnectionHandler } from "@trpc/server/adapters/ws";
 import { WebSocketServer, type WebSocket } from "ws";
-import { AppError, LIMITS, PATHS } from "@codepiper/core";
+import { ZodError } from "zod";
+import { AppError, ERROR_HEADER, LIMITS, PATHS } from "@codepiper/core";
 import { authenticateApiToken } from "../auth/api-tokens.js";
+import { credentialsInput, passwordLogin } from "../auth/router.js";
+import { authenticateWebSession, clearedSessionCookie, createWebSession, sessionCookie, sessionCookieOf } from "../auth/web-sessions.js";
+import { recordAudit } from "../audit/record.js";
 import { topics } from "../bus/bus.js";
-import { toTRPCError } from "../errors.js";
+import { httpStatusOf, toTRPCError } from "../errors.js";
 import { authenticateLink } from "../hosts/link-auth.js";
 import type { Identity } from "../identity.js";
 import { appRouter } from "../router.js";
@@ -30,6 +34,125 @@ async function identityFromBearer(services: Services, req: IncomingMessage): Pro
   return user;
 }
 
+/** Browser login and logout (dashboard cookie sessions); everything else is tRPC under /trpc. */
+export const BROWSER_LOGIN_PATH = "/auth/login-browser";
+export const BROWSER_LOGOUT_PATH = "/auth/logout";
+
+/**
+ * Who is calling: an `Authorization: Bearer` API token (the CLI; no ambient credentials, so no
+ * Origin check), else the `cp_session` cookie (the dashboard), else anonymous. A cookie that is
+ * malformed, unknown, expired, idle too long or revoked answers 401: never silently anonymous.
+ */
+async function identityOf(services: Services, req: IncomingMessage): Promise<Identity> {
+  if (req.headers.authorization) return identityFromBearer(services, req);
+  const cookie = sessionCookieOf(req);
+  if (cookie === null) return { kind: "anonymous" };
+  const user = cookie ? await authenticateWebSession(services.db, cookie) : null;
+  if (!user) throw new AppError("CODEPIPER_UNAUTHENTICATED", "the dashboard session is invalid, expired or revoked: log in again");
+  return user;
+}
+
+function isHttps(req: IncomingMessage): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  const proto = req.headers["x-forwarded-proto"];
+  return (typeof proto === "string" ? proto : (proto?.[0] ?? "")).split(",")[0]!.trim().toLowerCase() === "https";
+}
+
+/**
+ * The origins a browser may send state-changing requests from: this control plane's own
+ * (scheme://host[:port] of the request's Host header) and CODEPIPER_PUBLIC_URL's, if set (for
+ * deployments behind a proxy that rewrites Host).
+ */
+function ownOrigins(req: IncomingMessage): Set<string> {
+  const origins = new Set<string>();
+  if (req.headers.host) origins.add(`${isHttps(req) ? "https" : "http"}://${req.headers.host.toLowerCase()}`);
+  const publicUrl = process.env.CODEPIPER_PUBLIC_URL;
+  if (publicUrl) {
+    try {
+      origins.add(new URL(publicUrl).origin.toLowerCase());
+    } catch {
+      // ignored: a bad public URL only means fewer allowed origins
+    }
+  }
+  return origins;
+}
+
+/**
+ * CSRF / cross-site WebSocket hijacking defence for ambient credentials. A request that carries
+ * the session cookie and no Authorization header must come with an Origin equal to ours when it
+ * is a POST or a WebSocket upgrade (browsers always send Origin on both). Throws 403 otherwise.
+ */
+function checkOrigin(req: IncomingMessage, opts: { required: boolean }): void {
+  const origin = req.headers.origin;
+  if (!origin) {
+    if (!opts.required) return;
+    throw new AppError("CODEPIPER_FORBIDDEN", "cookie-authenticated requests that change state must carry an Origin header");
+  }
+  if (!ownOrigins(req).has(origin.toLowerCase())) {
+    throw new AppError("CODEPIPER_FORBIDDEN", `cross-site request refused: Origin ${JSON.stringify(origin.slice(0, 200))} is not this control plane's origin`);
+  }
+}
+
+const cookieBound = (req: IncomingMessage) => !req.headers.authorization && sessionCookieOf(req) !== null;
+
+function sendError(res: ServerResponse, err: unknown): void {
+  const appErr = err instanceof AppError ? err : err instanceof ZodError ? new AppError("CODEPIPER_BAD_INPUT", `invalid input: ${err.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ")}`) : new AppError("CODEPIPER_INTERNAL", "internal error");
+  if (res.headersSent) return void res.end();
+  res.writeHead(httpStatusOf(appErr.code), { "content-type": "application/json", [ERROR_HEADER]: appErr.code }).end(JSON.stringify({ error: { code: appErr.code, message: appErr.message } }));
+}
+
+function readJsonBody(req: IncomingMessage, max = 16_384): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        reject(new AppError("CODEPIPER_PAYLOAD_TOO_LARGE", `request body over ${max} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"));
+      } catch {
+        reject(new AppError("CODEPIPER_BAD_INPUT", "the body must be JSON: {email, password, totp?}"));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+/** POST /auth/login-browser {email, password, totp?}: sets the HttpOnly session cookie. */
+async function browserLogin(services: Services, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "POST") throw new AppError("CODEPIPER_BAD_INPUT", `${BROWSER_LOGIN_PATH} takes POST`);
+  // Login CSRF: a browser posting from another site would log the victim in as the attacker.
+  checkOrigin(req, { required: false });
+  const input = credentialsInput.parse(await readJsonBody(req));
+  const ctx = { services, identity: { kind: "anonymous" } as Identity, source: sourceOf(req) };
+  const user = await passwordLogin(ctx, input);
+  const session = await createWebSession(services.db, user.id, sourceOf(req));
+  await recordAudit({ ...ctx, identity: { kind: "user", userId: user.id, email: user.email, role: user.role as "viewer", tokenId: null, webSessionId: session.id } }, "auth.login_browser", `web:${session.id}`);
+  res
+    .writeHead(200, { "content-type": "application/json", "set-cookie": sessionCookie(session.value, isHttps(req)), "cache-control": "no-store" })
+    .end(JSON.stringify({ user: { id: user.id, email: user.email, role: user.role }, expiresAt: session.expiresAt.toISOString() }));
+}
+
+/** POST /auth/logout: revokes the cookie's session and clears the cookie. */
+async function browserLogout(services: Services, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "POST") throw new AppError("CODEPIPER_BAD_INPUT", `${BROWSER_LOGOUT_PATH} takes POST`);
+  checkOrigin(req, { required: true });
+  const cookie = sessionCookieOf(req);
+  const user = cookie ? await authenticateWebSession(services.db, cookie) : null;
+  if (user?.webSessionId) {
+    await services.db.webSession.updateMany({ where: { id: user.webSessionId, revokedAt: null }, data: { revokedAt: new Date() } });
+    await recordAudit({ services, identity: user, source: sourceOf(req) }, "auth.logout", `web:${user.webSessionId}`);
+  }
+  res.writeHead(200, { "content-type": "application/json", "set-cookie": clearedSessionCookie(isHttps(req)) }).end(JSON.stringify({ ok: true }));
+}
+
 /**
  * One Node HTTP server for everything (DESIGN.md §1): tRPC over HTTP for queries and mutations,
  * tRPC over WebSocket for hosts (/link) and users (/trpc), plus /healthz, /metrics and `/`.
@@ -48,7 +171,7 @@ export function createControlPlaneServer(services: Services): { server: Server; 
     // raw, tRPC would wrap it as INTERNAL_SERVER_ERROR and answer 500 (and log it as our failure).
     createContext: async ({ req }): Promise<Context> => {
       try {
-        return { services, identity: await identityFromBearer(services, req), source: sourceOf(req) };
+        return { services, identity: await identityOf(services, req), source: sourceOf(req) };
       } catch (err) {
         throw toTRPCError(err);
       }
@@ -118,7 +241,22 @@ export function createControlPlaneServer(services: Services): { server: Server; 
       return;
     }
     if (url.pathname === PATHS.trpc || url.pathname.startsWith(`${PATHS.trpc}/`)) {
+      if (req.method === "POST" && cookieBound(req)) {
+        try {
+          checkOrigin(req, { required: true });
+        } catch (err) {
+          log.info({ origin: req.headers.origin ?? null, path: url.pathname, source: sourceOf(req) }, "refused cross-site request");
+          return sendError(res, err);
+        }
+      }
       trpcHttp(req, res);
+      return;
+    }
+    if (url.pathname === BROWSER_LOGIN_PATH || url.pathname === BROWSER_LOGOUT_PATH) {
+      (url.pathname === BROWSER_LOGIN_PATH ? browserLogin : browserLogout)(services, req, res).catch((err: unknown) => {
+        if (!(err instanceof AppError) && !(err instanceof ZodError)) log.error({ err }, "browser auth failed");
+        sendError(res, err);
+      });
       return;
     }
     if (url.pathname === "/" && req.method === "GET") {
@@ -139,10 +277,17 @@ export function createControlPlaneServer(services: Services): { server: Server; 
       refuseUpgrade(socket, new AppError("CODEPIPER_NOT_FOUND", `no WebSocket endpoint at ${path}`));
       return;
     }
-    const authenticate = isLink ? authenticateLink(services, req) : identityFromBearer(services, req);
+    const authenticate = isLink
+      ? authenticateLink(services, req)
+      : (async () => {
+          // Browsers cannot set headers on a WebSocket: a cookie-bound upgrade is the dashboard's, and
+          // must come from our own origin (cross-site WebSocket hijacking).
+          if (cookieBound(req)) checkOrigin(req, { required: true });
+          return identityOf(services, req);
+        })();
     authenticate
       .then((identity) => {
-        if (!isLink && identity.kind !== "user") throw new AppError("CODEPIPER_UNAUTHENTICATED", "log in first: WebSocket connections need an API token");
+        if (!isLink && identity.kind !== "user") throw new AppError("CODEPIPER_UNAUTHENTICATED", "log in first: WebSocket connections need an API token or a dashboard session");
         wsContexts.set(req, { services, identity, source: sourceOf(req) });
         const wss = isLink ? linkWss : userWss;
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));

@@ -24,7 +24,9 @@ import { actorOf } from "../identity.js";
 import type { Services } from "../services.js";
 import { operatorProcedure, router, viewerProcedure, type Context } from "../trpc.js";
 import { resolveSession, type ResolvedSession } from "./resolve.js";
+import { openEnvSets } from "../envsets/store.js";
 import { findPolicySet } from "../policies/store.js";
+import { applyWorkspace } from "../workspaces/store.js";
 import { seal } from "./seal.js";
 import { toSessionView, usageBySession } from "./view.js";
 
@@ -94,22 +96,27 @@ export const sessionsRouter = router({
   start: operatorProcedure
     .input(sessionStartInputSchema)
     .output(z.object({ session: sessionViewSchema.nullable(), validation: validateResultSchema }))
-    .mutation(async ({ ctx, input, signal }) => {
+    .mutation(async ({ ctx, input: raw, signal }) => {
       const { services } = ctx;
+      const input = await applyWorkspace(services, raw);
+      if (!input.provider) throw new AppError("CODEPIPER_BAD_INPUT", "which provider? pass -p claude-code|codex (or a workspace that sets one)");
+      if (!input.cwd) throw new AppError("CODEPIPER_BAD_INPUT", "which directory? pass -d <absolute dir on the host> (or a workspace)");
+      const provider = input.provider;
+      const cwd = input.cwd;
       const host = await pickHost(services, input.host);
       if (host.revokedAt) throw new AppError("CODEPIPER_CONFLICT", `host ${host.name} is revoked`);
       if (!services.ephemeral.isAttached(host.id)) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline`);
       const facts = hostFactsSchema.safeParse(JSON.parse(host.factsJson));
       const providers = facts.success ? facts.data.providers : [];
-      if (!providers.some((p) => p.id === input.provider)) {
+      if (!providers.some((p) => p.id === provider)) {
         const has = providers.length ? providers.map((p) => `${p.id} ${p.version ?? ""}`.trim()).join(", ") : "no provider CLI at all";
-        throw new AppError("CODEPIPER_PROVIDER_MISSING", `host ${host.name} has no ${input.provider} CLI installed; it has: ${has}`);
+        throw new AppError("CODEPIPER_PROVIDER_MISSING", `host ${host.name} has no ${provider} CLI installed; it has: ${has}`);
       }
       if (input.name && (await services.db.session.findFirst({ where: { hostId: host.id, name: input.name }, select: { id: true } }))) {
         throw new AppError("CODEPIPER_CONFLICT", `host ${host.name} already has a session named ${input.name}`);
       }
       const validation = validateResultSchema.parse(
-        await services.ephemeral.request(host.id, "session.validate", { provider: input.provider, cwd: input.cwd, worktree: input.worktree ?? null }, 30_000),
+        await services.ephemeral.request(host.id, "session.validate", { provider, cwd, worktree: input.worktree ?? null }, 30_000),
       ) as ValidateResult;
       if (input.validateOnly) return { session: null, validation };
 
@@ -117,16 +124,19 @@ export const sessionsRouter = router({
       const defaultSet = await services.db.policySet.findFirst({ where: { isDefault: true }, select: { id: true } });
       const policySetIds = [...new Set([...(defaultSet ? [defaultSet.id] : []), ...(await Promise.all(input.policySets.map(async (ref) => (await findPolicySet(services, ref)).id)))])];
       const id = randomUUID();
-      const envNames = Object.keys(input.env).sort();
-      const sealedEnv = envNames.length > 0 ? seal(host.encryptionPublicKey, JSON.stringify(input.env), id) : null;
+      // Env sets first (in order), explicit --env last; opened here in memory, sealed to the host.
+      const sets = await openEnvSets(services, input.envSets);
+      const env = { ...sets.values, ...input.env };
+      const envNames = Object.keys(env).sort();
+      const sealedEnv = envNames.length > 0 ? seal(host.encryptionPublicKey, JSON.stringify(env), id) : null;
       await services.db.session.create({
         data: {
           id,
           hostId: host.id,
           name: input.name ?? null,
-          provider: input.provider,
+          provider,
           status: "starting",
-          cwd: input.cwd,
+          cwd,
           billing: input.billing,
           dangerous: input.dangerous,
           model: input.model ?? null,
@@ -139,12 +149,12 @@ export const sessionsRouter = router({
           createdBy: actorOf(ctx.identity),
         },
       });
-      await recordAudit(ctx, "sessions.start", `session:${id}`, { host: host.name, provider: input.provider, cwd: input.cwd, dangerous: input.dangerous, envNames });
+      await recordAudit(ctx, "sessions.start", `session:${id}`, { host: host.name, provider, cwd, dangerous: input.dangerous, envNames, envSets: sets.ids, workspace: input.workspace ?? null });
       services.bus.publish(topics.sessions, host.id);
       const payload: SessionStartCommand = {
         sessionId: id,
-        provider: input.provider,
-        cwd: input.cwd,
+        provider,
+        cwd,
         name: input.name ?? null,
         billing: input.billing,
         dangerous: input.dangerous,

@@ -73,9 +73,13 @@ export const worktreeSpecSchema = z.object({ branch: branchNameSchema });
 
 /** What a user asks for (`codepiper start`), validated by the control plane. */
 export const sessionStartInputSchema = z.object({
-  provider: providerIdSchema,
+  /** Optional with a workspace (it gives the provider, host and directory; explicit fields win). */
+  provider: providerIdSchema.optional(),
   host: z.string().trim().min(1).max(100).optional(),
-  cwd: absolutePathSchema,
+  cwd: absolutePathSchema.optional(),
+  workspace: z.string().trim().min(1).max(100).optional(),
+  /** Env sets (names or ids), in order: a later one overrides an earlier one; `env` overrides them all. */
+  envSets: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
   name: sessionNameSchema.optional(),
   billing: billingSchema.default("subscription"),
   dangerous: z.boolean().default(false),

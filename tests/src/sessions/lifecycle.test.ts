@@ -6,22 +6,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectOk, Fleet, spawnCli, tempDir, waitFor } from "../support/index.js";
+import { expectOk, Fleet, listFiles, spawnCli, tempDir, waitFor } from "../support/index.js";
 import { getSession, runFakeProviderHost, sessionLogs, startSession, waitPane, waitSessionStatus, type FakeProviderHost } from "../support/sessions.js";
 
-/** Every regular file under `dir` (sockets and the like skipped). */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path));
-    else if (entry.isFile() && statSync(path).size < 256 * 1024 * 1024) out.push(path);
-  }
-  return out;
-}
 
 describe("session lifecycle with the scripted provider", () => {
   let fleet: Fleet;
