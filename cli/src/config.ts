@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -69,6 +69,16 @@ export function writeCredentials(dir: string, creds: Omit<Credentials, "version"
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
   return path;
+}
+
+/** Forgets the stored token (after `codepiper logout` revoked it). Returns whether there was one. */
+export function removeCredentials(dir: string): boolean {
+  try {
+    rmSync(credentialsPath(dir));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The control plane and token a remote command talks to. */

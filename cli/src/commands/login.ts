@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { AppError } from "@codepiper/core";
 import { call } from "../client.js";
 import { createApi } from "../client.js";
-import { configDir, writeCredentials } from "../config.js";
+import { configDir, removeCredentials, writeCredentials } from "../config.js";
 import { globals, outputFor, withApi } from "../context.js";
 import { parseUrl, readStdinSecret } from "../parse.js";
 
@@ -39,6 +39,16 @@ export function registerLogin(program: Command): void {
       }
       const path = writeCredentials(dir, { url, token, email, role });
       out.result({ url, email, role, credentials: path }, () => `Logged in to ${url} as ${email} (${role}). Token stored in ${path}.`);
+    });
+
+  program
+    .command("logout")
+    .description("revoke the stored API token on the control plane and forget it here")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const out = outputFor(cmd);
+      const answer = await withApi(cmd, (h) => call(h, (api) => api.auth.logout.mutate()));
+      const removed = removeCredentials(configDir(globals(cmd).configDir));
+      out.result({ ...answer, forgotten: removed }, () => `logged out (${answer.revoked} revoked${removed ? ", token removed from this machine" : ""})`);
     });
 
   program

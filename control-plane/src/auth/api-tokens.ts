@@ -29,6 +29,10 @@ export async function authenticateApiToken(db: Db, token: string): Promise<Extra
   const userRole = row.user.role as Role;
   const tokenRole = row.role as Role;
   if (!ROLES.includes(userRole) || !ROLES.includes(tokenRole)) return null;
+  // Last use, for `codepiper tokens list`: written at most once a minute per token (not on every call).
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    void db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+  }
   // A token never grants more than its owner has now (the owner may have been demoted).
   const role = roleAtLeast(userRole, tokenRole) ? tokenRole : userRole;
   return { kind: "user", userId: row.userId, email: row.user.email, role, tokenId: row.id };

@@ -7,6 +7,7 @@ import { ingestEvents } from "../events/ingest.js";
 import { hostProcedure, router } from "../trpc.js";
 import { approvalRequestSchema, awaitApproval, requestApproval, withdrawApproval } from "../approvals/service.js";
 import { bundleForHost } from "../policies/store.js";
+import { recordAudit } from "../audit/record.js";
 
 /**
  * Procedures only linked hosts may call (the identity comes from the JWT checked at the upgrade).
@@ -78,8 +79,10 @@ export const linkRouter = router({
   }),
 
   /** An `ask` decision: a human is asked; the host then waits with awaitApproval. */
-  requestApproval: hostProcedure.input(approvalRequestSchema).output(z.object({ id: z.string(), expiresAt: z.string() })).mutation(({ ctx, input }) => {
-    return requestApproval(ctx.services, ctx.identity.hostId, input);
+  requestApproval: hostProcedure.input(approvalRequestSchema).output(z.object({ id: z.string(), expiresAt: z.string() })).mutation(async ({ ctx, input }) => {
+    const created = await requestApproval(ctx.services, ctx.identity.hostId, input);
+    await recordAudit(ctx, "approval.requested", `approval:${created.id}`, { session: input.sessionId, tool: input.tool, policy: input.policyName });
+    return created;
   }),
 
   awaitApproval: hostProcedure
@@ -89,6 +92,7 @@ export const linkRouter = router({
 
   withdrawApproval: hostProcedure.input(z.object({ id: z.string().uuid() })).output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx, input }) => {
     await withdrawApproval(ctx.services, ctx.identity.hostId, input.id);
+    await recordAudit(ctx, "approval.withdrawn", `approval:${input.id}`);
     return { ok: true as const };
   }),
 
