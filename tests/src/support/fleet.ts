@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { runCli, type CliResult } from "./cli.js";
 import { startAgentProcess, startServer, type Proc, type ServerHandle } from "./processes.js";
@@ -94,6 +95,12 @@ export class Fleet {
   async close(): Promise<void> {
     await Promise.all([...this.hosts.values()].map((h) => h.agent?.kill()));
     await this.server.proc.kill();
+    // Sessions outlive their agent by design (tmux keeps them); a test's must not outlive the test.
+    await Promise.all(
+      [...this.hosts.values()].map(
+        (h) => new Promise<void>((resolve) => execFile("tmux", ["-S", join(h.stateDir, "tmux.sock"), "kill-server"], () => resolve())),
+      ),
+    );
   }
 }
 
