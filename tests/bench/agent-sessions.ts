@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { waitFor } from "../src/support/index.js";
-import { MiB, budget, cpuSeconds, fmt, median, pool, printFigures, round, rssBytes, writeResult, type Figure } from "./lib.js";
+import { MiB, budget, cpuSeconds, fmt, median, pool, printFigures, round, rssBytes, writeResult, type Figure, runBench } from "./lib.js";
 import { startSessionBench } from "./session-lib.js";
 
 const argN = (flag: string, dflt: number) => {
@@ -136,10 +136,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { startHookServer } from "@codepiper/agent/hooks/server";
 import { createAgentLogger } from "@codepiper/agent/log";
 import { tempDir } from "../src/support/tmp.js";
-import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure } from "./lib.js";
+import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure, runBench } from "./lib.js";
 import { preToolUsePayload, startSessionBench, timeProcess } from "./session-lib.js";
 
 const argN = (flag: string, dflt: number) => {
@@ -186,10 +186,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

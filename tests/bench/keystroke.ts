@@ -16,7 +16,7 @@
 // back, no sleep: the best case for polling) directly on the agent's tmux socket.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { budget, fmt, percentile, printFigures, round, writeResult, type Figure } from "./lib.js";
+import { budget, fmt, percentile, printFigures, round, writeResult, type Figure, runBench } from "./lib.js";
 import { startSessionBench } from "./session-lib.js";
 
 const run = promisify(execFile);
@@ -126,10 +126,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { compilePolicies, type EnginePolicy, type PolicyRequest, type PolicyRule } from "@codepiper/core";
-import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure } from "./lib.js";
+import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure, runBench } from "./lib.js";
 import { preToolUsePayload, startSessionBench, timeProcess } from "./session-lib.js";
 
 const argN = (flag: string, dflt: number) => {
@@ -255,10 +255,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

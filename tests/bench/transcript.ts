@@ -21,7 +21,7 @@ import { createAgentLogger } from "@codepiper/agent/log";
 import { Outbox } from "@codepiper/agent/outbox";
 import { TranscriptTailer } from "@codepiper/agent/sessions/tailer";
 import { tempDir } from "../src/support/tmp.js";
-import { budget, fmt, median, printFigures, round, writeResult, type Figure } from "./lib.js";
+import { budget, fmt, median, printFigures, round, writeResult, type Figure, runBench } from "./lib.js";
 
 const argN = (flag: string, dflt: number) => {
   const i = process.argv.indexOf(flag);
@@ -175,10 +175,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);
