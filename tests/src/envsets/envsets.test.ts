@@ -136,6 +136,8 @@ describe("env sets", () => {
     const wrong = [1, 2, 3].map((v) => `${v}:${randomBytes(32).toString("base64")}`).join(",");
     fleet.serverEnv = { ...fleet.serverEnv, CODEPIPER_MASTER_KEY: wrong };
     await fleet.restartServer();
+    // The host must be back before `start` (it is refused as offline before any env set is opened).
+    await fleet.waitStatus("h1", "online", 30_000);
     try {
       const get = await fleet.cli(["env-set", "get", "rot"]);
       expect(get.code).not.toBe(0);
