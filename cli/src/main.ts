@@ -3,6 +3,7 @@ import { AppError } from "@codepiper/core";
 import { registerAdmin } from "./commands/admin.js";
 import { registerAgent } from "./commands/agent.js";
 import { registerApprovals } from "./commands/approvals.js";
+import { registerAnalytics } from "./commands/analytics.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerEnvSets } from "./commands/envsets.js";
 import { registerEvents } from "./commands/events.js";
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs, registerPolicy, registerPolicySet, registerApprovals, registerAudit, registerUsers, registerTokens, registerTotp, registerWorkspaces, registerEnvSets]) register(program);
+  for (const register of [registerUp, registerServer, registerAdmin, registerLogin, registerHosts, registerEvents, registerAgent, registerSessions, registerInput, registerTerminal, registerLogs, registerPolicy, registerPolicySet, registerApprovals, registerAudit, registerAnalytics, registerUsers, registerTokens, registerTotp, registerWorkspaces, registerEnvSets]) register(program);
   program.commands.forEach(function applyExitOverride(c: Command) {
     c.exitOverride();
     c.commands.forEach(applyExitOverride);

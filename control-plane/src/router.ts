@@ -1,3 +1,4 @@
+import { analyticsRouter } from "./analytics/router.js";
 import { authRouter } from "./auth/router.js";
 import { tokensRouter } from "./auth/tokens-router.js";
 import { usersRouter } from "./auth/users-router.js";
@@ -27,6 +28,7 @@ export const appRouter = router({
   workspaces: workspacesRouter,
   envSets: envSetsRouter,
   keys: keysRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

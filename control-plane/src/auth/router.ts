@@ -149,6 +149,9 @@ export const authRouter = router({
       };
     }),
 
+  /** Whether first-run setup is still open (no user yet): the dashboard's login page offers setup. */
+  setupPending: publicProcedure.output(z.object({ pending: z.boolean() })).query(async ({ ctx }) => ({ pending: (await ctx.services.db.user.count()) === 0 })),
+
   /** First-run setup: the one-time token printed by `codepiper server` creates the first admin. */
   setup: publicProcedure
     .input(z.object({ token: z.string().min(10).max(200), email: emailSchema, password: passwordSchema, tokenName }))

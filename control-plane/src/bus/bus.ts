@@ -18,7 +18,10 @@ export const topics = {
   commandDone: (commandId: bigint | string) => `command-done:${String(commandId)}`,
   events: "events",
   hostRevoked: (hostId: string) => `host-revoked:${hostId}`,
+  /** A host was added, linked, unlinked or revoked (message: its id). */
   hosts: "hosts",
+  /** A heartbeat brought a host's load and lastSeenAt (message: its id). Frequent: subscribers throttle it. */
+  hostLoad: "hosts:load",
   /** Something about sessions changed (state, usage, a new one). */
   sessions: "sessions",
   /** The policy version changed (message: the new version). */

@@ -1,5 +1,5 @@
 import type { WebSocket } from "ws";
-import { CLOSE_CODES } from "@codepiper/core";
+import { CLOSE_CODES, type HostLoad } from "@codepiper/core";
 
 /**
  * The live links held by this control plane: at most one socket per host. A new link from the
@@ -8,6 +8,8 @@ import { CLOSE_CODES } from "@codepiper/core";
  */
 export class Presence {
   private readonly links = new Map<string, { connectionId: string; socket: WebSocket }>();
+  /** The last heartbeat's load per linked host: memory only (it is stale the moment the link ends). */
+  private readonly loads = new Map<string, HostLoad>();
 
   /** Registers a link; returns the socket it replaced, already being closed. */
   attach(hostId: string, connectionId: string, socket: WebSocket): void {
@@ -21,6 +23,7 @@ export class Presence {
     const current = this.links.get(hostId);
     if (current?.connectionId !== connectionId) return false;
     this.links.delete(hostId);
+    this.loads.delete(hostId);
     return true;
   }
 
@@ -37,10 +40,22 @@ export class Presence {
     const current = this.links.get(hostId);
     if (!current) return false;
     this.links.delete(hostId);
+    this.loads.delete(hostId);
     current.socket.close(code, reason);
     // A peer that does not answer the close handshake must not keep the socket: cut it.
     setTimeout(() => current.socket.terminate(), 1000).unref();
     return true;
+  }
+
+  /** Records a heartbeat's load if it came over the current link (a replaced link's late beat is ignored). */
+  setLoad(hostId: string, connectionId: string, load: HostLoad): boolean {
+    if (!this.isCurrent(hostId, connectionId)) return false;
+    this.loads.set(hostId, load);
+    return true;
+  }
+
+  loadOf(hostId: string): HostLoad | null {
+    return this.loads.get(hostId) ?? null;
   }
 
   get size(): number {

@@ -18,9 +18,12 @@ import { awaitCommand, enqueueCommand, toCommandView } from "../commands/queue.j
 import { actorOf } from "../identity.js";
 import type { Services } from "../services.js";
 import { adminProcedure, operatorProcedure, publicProcedure, router, viewerProcedure } from "../trpc.js";
-import { toHostView } from "./view.js";
+import { liveQuery } from "../bus/live.js";
+import { listHostViews, toHostView } from "./view.js";
 
 const hostRef = z.string().trim().min(1).max(100);
+/** hosts.live sends load-only changes (heartbeats) at most this often per subscriber. */
+const HOST_LOAD_THROTTLE_MS = 1000;
 
 async function findHost(services: Services, ref: string) {
   const host = await services.db.host.findFirst({ where: { OR: [{ name: ref }, { id: ref }] } });
@@ -39,9 +42,16 @@ function parsePublicKey(pem: string, type: "ed25519" | "x25519", what: string): 
 }
 
 export const hostsRouter = router({
-  list: viewerProcedure.output(z.array(hostViewSchema)).query(async ({ ctx }) => {
-    const rows = await ctx.services.db.host.findMany({ orderBy: { name: "asc" } });
-    return rows.map((row) => toHostView(row));
+  list: viewerProcedure.output(z.array(hostViewSchema)).query(({ ctx }) => listHostViews(ctx.services)),
+
+  /**
+   * `hosts.list`, live: the list at once, then again after every change. Links, revocations and
+   * session changes (the `sessions` counts) are sent promptly; heartbeats (load, lastSeenAt) at
+   * most once a second per subscriber. Each value has the schema of `hosts.list`.
+   */
+  live: viewerProcedure.subscription(async function* ({ ctx, signal }) {
+    const services = ctx.services;
+    yield* liveQuery(services.bus, { prompt: [topics.hosts, topics.sessions], throttled: [topics.hostLoad], throttleMs: HOST_LOAD_THROTTLE_MS, signal }, () => listHostViews(services));
   }),
 
   get: viewerProcedure.input(z.object({ host: hostRef })).output(hostViewSchema).query(async ({ ctx, input }) => {

@@ -27,8 +27,12 @@ export const linkRouter = router({
     return { hostId, name: host.name, ackedSeq: Number(host.ackedSeq), serverTime: new Date().toISOString(), heartbeatMs: ctx.services.config.heartbeatMs };
   }),
 
-  heartbeat: hostProcedure.input(heartbeatInputSchema).output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
-    await ctx.services.db.host.update({ where: { id: ctx.identity.hostId }, data: { lastSeenAt: new Date() } });
+  heartbeat: hostProcedure.input(heartbeatInputSchema).output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx, input }) => {
+    const { hostId, connectionId } = ctx.identity;
+    await ctx.services.db.host.update({ where: { id: hostId }, data: { lastSeenAt: new Date() } });
+    ctx.services.presence.setLoad(hostId, connectionId, input.load);
+    // Its own topic: hosts.live throttles these, while links and unlinks on topics.hosts go out at once.
+    ctx.services.bus.publish(topics.hostLoad, hostId);
     return { ok: true as const };
   }),
 

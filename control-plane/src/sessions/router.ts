@@ -19,6 +19,7 @@ import {
 } from "@codepiper/core";
 import { recordAudit } from "../audit/record.js";
 import { topics } from "../bus/bus.js";
+import { liveQuery } from "../bus/live.js";
 import { awaitCommand, enqueueCommand, toCommandView } from "../commands/queue.js";
 import { actorOf } from "../identity.js";
 import type { Services } from "../services.js";
@@ -64,6 +65,25 @@ function notEnded(session: ResolvedSession): void {
 
 async function policySetNames(services: Services): Promise<Map<string, string>> {
   return new Map((await services.db.policySet.findMany({ select: { id: true, name: true } })).map((s) => [s.id, s.name]));
+}
+
+const sessionListInputSchema = z.object({
+  host: z.string().max(100).optional(),
+  status: z.enum(SESSION_STATES).optional(),
+  provider: z.enum(PROVIDER_IDS).optional(),
+  limit: z.number().int().min(1).max(LIMITS.pageMax).default(500),
+});
+
+async function listSessionViews(services: Services, hostId: string | undefined, filter: z.infer<typeof sessionListInputSchema>) {
+  const rows = await services.db.session.findMany({
+    where: { hostId, status: filter.status, provider: filter.provider },
+    include: { host: { select: { name: true } } },
+    orderBy: { createdAt: "desc" },
+    take: filter.limit,
+  });
+  const usage = await usageBySession(services, rows.map((r) => r.id));
+  const names = await policySetNames(services);
+  return rows.map((r) => toSessionView(r, r.host.name, usage.get(r.id), names));
 }
 
 async function viewOf(services: Services, id: string) {
@@ -180,28 +200,21 @@ export const sessionsRouter = router({
       return { session: await viewOf(services, id), validation };
     }),
 
-  list: viewerProcedure
-    .input(
-      z.object({
-        host: z.string().max(100).optional(),
-        status: z.enum(SESSION_STATES).optional(),
-        provider: z.enum(PROVIDER_IDS).optional(),
-        limit: z.number().int().min(1).max(LIMITS.pageMax).default(500),
-      }),
-    )
-    .output(z.array(sessionViewSchema))
-    .query(async ({ ctx, input }) => {
-      const hostId = input.host ? (await pickHost(ctx.services, input.host)).id : undefined;
-      const rows = await ctx.services.db.session.findMany({
-        where: { hostId, status: input.status, provider: input.provider },
-        include: { host: { select: { name: true } } },
-        orderBy: { createdAt: "desc" },
-        take: input.limit,
-      });
-      const usage = await usageBySession(ctx.services, rows.map((r) => r.id));
-      const names = await policySetNames(ctx.services);
-      return rows.map((r) => toSessionView(r, r.host.name, usage.get(r.id), names));
-    }),
+  list: viewerProcedure.input(sessionListInputSchema).output(z.array(sessionViewSchema)).query(async ({ ctx, input }) => {
+    const hostId = input.host ? (await pickHost(ctx.services, input.host)).id : undefined;
+    return listSessionViews(ctx.services, hostId, input);
+  }),
+
+  /**
+   * `sessions.list`, live (same filters): the list at once, then again after every session change
+   * (state, usage, a new one), bursts coalesced. Each value has the schema of `sessions.list`.
+   */
+  live: viewerProcedure.input(sessionListInputSchema).subscription(async function* ({ ctx, input, signal }) {
+    const services = ctx.services;
+    // Resolved once: a host named in the filter keeps its id even if it is renamed meanwhile.
+    const hostId = input.host ? (await pickHost(services, input.host)).id : undefined;
+    yield* liveQuery(services.bus, { prompt: [topics.sessions], signal }, () => listSessionViews(services, hostId, input));
+  }),
 
   get: viewerProcedure.input(z.object({ session: sessionRef })).output(sessionViewSchema).query(async ({ ctx, input }) => {
     const session = await resolveSession(ctx.services, input.session);

@@ -68,5 +68,9 @@ export const hostViewSchema = z.object({
   connectedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   ackedSeq: z.number(),
+  /** Sessions on this host that have not ended (not stopped or crashed); filled by hosts.list / hosts.live. */
+  sessions: z.number().int().nonnegative().optional(),
+  /** The load of the last heartbeat on the current link; null while offline or before the first heartbeat (kept in memory only). */
+  load: hostLoadSchema.nullable().optional(),
 });
 export type HostView = z.infer<typeof hostViewSchema>;

@@ -19,6 +19,7 @@ const NO_UUID = "00000000-0000-4000-8000-000000000000";
 const MATRIX: Record<string, [Need, unknown]> = {
   "auth.login": ["public", { email: "not-an-email", password: "x" }],
   "auth.setup": ["public", { token: "cps_not-a-setup-token", email: "x@example.com", password: "long-enough-password" }],
+  "auth.setupPending": ["public", undefined],
   "auth.whoami": ["viewer", undefined],
   "auth.logout": ["viewer", undefined],
   "auth.totp.setup": ["viewer", undefined],
@@ -28,6 +29,7 @@ const MATRIX: Record<string, [Need, unknown]> = {
   "auth.webSessions.list": ["viewer", undefined],
   "auth.webSessions.revoke": ["viewer", { id: NO_UUID }],
   "hosts.list": ["viewer", undefined],
+  "hosts.live": ["viewer", undefined],
   "hosts.get": ["viewer", { host: "no-such-host" }],
   "hosts.createJoinToken": ["admin", { ttlMs: 60_000 }],
   "hosts.join": ["public", { token: "cpj_not-a-join-token" }],
@@ -51,6 +53,7 @@ const MATRIX: Record<string, [Need, unknown]> = {
   "link.ackCommand": ["host", {}],
   "sessions.start": ["operator", { host: "no-such-host", provider: "claude", cwd: "/tmp" }],
   "sessions.list": ["viewer", {}],
+  "sessions.live": ["viewer", {}],
   "sessions.get": ["viewer", NO_SESSION],
   "sessions.send": ["operator", { ...NO_SESSION, text: "hi" }],
   "sessions.keys": ["operator", { ...NO_SESSION, keys: ["Enter"] }],
@@ -104,6 +107,7 @@ const MATRIX: Record<string, [Need, unknown]> = {
   "workspaces.create": ["admin", {}],
   "workspaces.update": ["admin", { workspace: "no-such-workspace" }],
   "workspaces.delete": ["admin", { workspace: "no-such-workspace" }],
+  "analytics.summary": ["viewer", { range: "today" }],
 };
 
 function expected(need: Need, caller: Caller): "allowed" | "UNAUTHORIZED" | "FORBIDDEN" {
