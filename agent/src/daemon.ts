@@ -55,10 +55,12 @@ export async function startAgent(opts: AgentRunOptions): Promise<RunningAgent> {
   // The manager starts (and re-adopts sessions) before the link exists; until then appends simply
   // wait in the outbox and terminal frames have no watcher.
   let link: LinkSupervisor | null = null;
+  // Owned here: close() stops its env socket (sessions and the tmux server outlive the agent).
+  const driver = new TmuxDriver(paths.tmuxSocket, { exitMarker: join(paths.dir, "events", "pane-exit") });
   const sessions = new SessionManager({
     paths,
     outbox,
-    driver: new TmuxDriver(paths.tmuxSocket, { exitMarker: join(paths.dir, "events", "pane-exit") }),
+    driver,
     exitMarker: join(paths.dir, "events", "pane-exit"),
     log,
     encryptionKey: keys.encryption,
@@ -77,6 +79,7 @@ export async function startAgent(opts: AgentRunOptions): Promise<RunningAgent> {
   try {
     await sessions.start();
   } catch (err) {
+    await driver.close().catch(() => undefined);
     outbox.close();
     lock.release();
     throw err;
@@ -97,6 +100,7 @@ export async function startAgent(opts: AgentRunOptions): Promise<RunningAgent> {
   const controller = new AbortController();
   const done = supervisor.run(controller.signal).finally(async () => {
     await sessions.stop().catch((err: unknown) => log.warn({ err }, "stopping sessions failed"));
+    await driver.close().catch((err: unknown) => log.warn({ err }, "closing the tmux driver failed"));
     clearInterval(pruneTimer);
     outbox.close();
     lock.release();

@@ -13,6 +13,8 @@ import { AppError } from "@codepiper/core";
  *   outbox.db          durable event outbox and the executed-commands journal (SQLite, WAL)
  *   agent.lock         held for the life of `agent run`: one agent per state dir
  *   tmux.sock          the agent's own tmux server socket (sessions, issue 3)
+ *   tmux-env.sock      0600 socket that hands each new pane its environment once (tmux/envsocket.ts)
+ *   tmux-env-client.cjs the (value-free) client the launch wrapper runs to fetch it
  */
 export const enrollmentSchema = z.object({
   hostId: z.string().uuid(),

@@ -118,7 +118,7 @@ async function handleFrame(opts: SocketListenerOptions, line: string, abort: Abo
  * leftover of a crashed agent and is removed; a live socket (another agent) or anything that is
  * not a socket is refused, never deleted.
  */
-export async function clearStaleSocket(path: string): Promise<void> {
+export async function clearStaleSocket(path: string, what = "hook socket"): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();
@@ -126,7 +126,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
     throw err;
   }
-  if (!isSocket) throw new Error(`hook socket path ${path} exists and is not a socket; refusing to delete it`);
+  if (!isSocket) throw new Error(`${what} path ${path} exists and is not a socket; refusing to delete it`);
   const live = await new Promise<boolean>((resolve) => {
     const probe = connect(path);
     probe.once("connect", () => {
@@ -135,7 +135,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
     });
     probe.once("error", () => resolve(false));
   });
-  if (live) throw new Error(`hook socket ${path} is in use by another process (is another agent running?)`);
+  if (live) throw new Error(`${what} ${path} is in use by another process (is another agent running?)`);
   unlinkSync(path);
 }
 

@@ -1,8 +1,7 @@
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { AppError } from "@codepiper/core";
+import { EnvSocket } from "./envsocket.js";
 import { parseKeys } from "./keys.js";
 import { chunkText, envFileContents, launchArgv, tmuxArg } from "./launch.js";
 
@@ -26,8 +25,13 @@ export interface TmuxDriverOptions {
   tmuxBinary?: string;
   /** Read only when a server starts. /dev/null by default: a user's ~/.tmux.conf must not change how sessions behave. */
   configFile?: string;
-  /** Where the short-lived 0600 env files are written; the socket's directory (the 0700 state dir) by default. */
+  /**
+   * Where the env socket and its client live (envsocket.ts); the tmux socket's directory (the 0700
+   * state dir) by default. Must be owned by this user and writable by no one else.
+   */
   runtimeDir?: string;
+  /** How long an environment waits for its pane to fetch it (30 s by default). */
+  envTtlMs?: number;
   /** Environment of the tmux processes, which becomes the server's global environment. */
   tmuxEnv?: NodeJS.ProcessEnv;
   /** Scrollback kept per pane. */
@@ -114,6 +118,8 @@ export class TmuxDriver {
   private readonly historyLimit: number;
   private readonly signal: (pid: number, signal: NodeJS.Signals) => void;
   private readonly exitMarker: string | null;
+  /** Serves each new session's environment to its launch wrapper; listens from the first newSession until close(). */
+  readonly envSocket: EnvSocket;
 
   constructor(
     readonly socketPath: string,
@@ -123,6 +129,7 @@ export class TmuxDriver {
     this.binary = options.tmuxBinary ?? "tmux";
     this.configFile = options.configFile ?? "/dev/null";
     this.runtimeDir = options.runtimeDir ?? dirname(socketPath);
+    this.envSocket = new EnvSocket(this.runtimeDir, EnvSocket.stemOf(socketPath), options.envTtlMs);
     this.env = options.tmuxEnv ?? minimalEnv();
     this.historyLimit = options.historyLimit ?? 10_000;
     this.signal = options.signal ?? ((pid, sig) => process.kill(pid, sig));
@@ -182,17 +189,17 @@ export class TmuxDriver {
   }
 
   /**
-   * Starts a detached session. The environment goes through a 0600 file that the launch wrapper
-   * opens, unlinks and then sources (see launch.ts), so no value is ever in any process's argv.
+   * Starts a detached session. The environment never touches disk or argv: it waits in memory under
+   * a single-use nonce that the launch wrapper redeems over the driver's 0600 env socket
+   * (envsocket.ts, launch.ts). Returns once tmux has created the pane; the pane fetches its
+   * environment right after, and exits 97 without running the command if it cannot.
    */
   async newSession(spec: NewSessionSpec): Promise<void> {
     checkName(spec.name);
     if (spec.command.length === 0) throw new AppError("CODEPIPER_BAD_INPUT", "empty command");
     checkSize(spec.cols, spec.rows);
     if (!spec.cwd.startsWith("/")) throw new AppError("CODEPIPER_BAD_INPUT", `working directory must be absolute: ${spec.cwd}`);
-    const envFile = join(this.runtimeDir, `.env-${spec.name}-${randomBytes(6).toString("hex")}`);
-    // wx: never follow or reuse an existing file; mode 0600 from creation, not chmod afterwards.
-    writeFileSync(envFile, envFileContents(spec.env), { mode: 0o600, flag: "wx" });
+    const ticket = await this.envSocket.offer(envFileContents(spec.env));
     try {
       // Options are set in the same command sequence as new-session, before the server's event loop
       // can reap a command that exits at once: otherwise a fast `exit 3` would lose its status.
@@ -202,17 +209,22 @@ export class TmuxDriver {
         "set-option", "-g", "history-limit", String(this.historyLimit), ";",
         ...this.exitHooks(),
         "new-session", "-d", "-s", spec.name, "-c", tmuxArg(spec.cwd), "-x", String(spec.cols), "-y", String(spec.rows),
-        "--", ...launchArgv(envFile, spec.command).map(tmuxArg), ";",
+        "--", ...launchArgv(ticket, spec.command).map(tmuxArg), ";",
         // Control-mode watchers must not shrink the window to their own (default 80x24) size. Per
         // window, not -g: with a global `window-size manual`, tmux 3.3a's server crashes on the next
         // `new-session -d` ("server exited unexpectedly"), taking every session with it.
         "set-option", "-w", "-t", `=${spec.name}:`, "window-size", "manual",
       ]);
     } catch (err) {
-      // The wrapper never ran: do not leave the secrets on disk.
-      rmSync(envFile, { force: true });
+      // Whether or not a pane exists, nobody may redeem this environment any more.
+      this.envSocket.revoke(ticket.nonce);
       throw err;
     }
+  }
+
+  /** Stops serving environments (pending ones are forgotten). Sessions and the tmux server keep running. */
+  async close(): Promise<void> {
+    await this.envSocket.close();
   }
 
   /**

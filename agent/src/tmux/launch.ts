@@ -1,8 +1,10 @@
 import { AppError } from "@codepiper/core";
+import { ENV_FETCH_FAILED, type EnvTicket } from "./envsocket.js";
 
 /**
- * How a session's command is started without its environment ever appearing in argv (DESIGN.md §3:
- * secrets never appear in argv).
+ * How a session's command is started without its environment ever appearing in argv or on disk
+ * (DESIGN.md §3: secrets never appear in argv; env values are never written to the host's disk in
+ * plaintext).
  *
  * Options considered:
  * - `new-session -e K=V`: the value sits in the argv of the short-lived tmux client, readable by
@@ -11,15 +13,31 @@ import { AppError } from "@codepiper/core";
  * - Passing the values in the tmux client's own environment: the server copies only
  *   `update-environment` names, and only into the session environment, where `show-environment`
  *   would print them to anyone on the socket. Rejected.
- * - Chosen: the driver writes the variables to a file created 0600 (`wx`, in the 0700 state dir);
- *   the pane runs `/bin/sh -c <wrapper> <file> <argv…>`; the wrapper opens the file on fd 3,
- *   unlinks it at once, sources it from the open fd, closes it and execs the command. Only the file
- *   *path* is in argv; the file lives for milliseconds and only the agent's user can read it (the
- *   same user can read the process's environment anyway). If new-session fails the driver removes it.
+ * - A 0600 file in the 0700 state dir that the wrapper opens, unlinks and sources: never in argv,
+ *   but the plaintext is on the host's disk for milliseconds (and in the journal / page cache
+ *   longer). Replaced.
+ * - A named pipe with a writer child: no data on disk, but a writer blocked in open() until the pane
+ *   opens the other end is tied to every starting pane, and one whose pane never opens it (tmux
+ *   failed) hangs until killed; a first attempt left panes blank under vitest and was reverted
+ *   (not pursued: the socket below needs no per-pane process or cleanup). Rejected.
+ * - Chosen: the driver keeps the `export` text in memory under a single-use 128-bit nonce and
+ *   serves it on a 0600 Unix socket (envsocket.ts). The pane runs
+ *   `/bin/sh -c <wrapper> codepiper-launch <node> <client.cjs> <socket> <nonce> <argv…>`; the
+ *   wrapper runs the client, which fetches the text, and `eval`s it, then execs the command. Only
+ *   paths and the nonce are in argv; the nonce is worthless once used or expired. If the fetch or
+ *   the eval fails the wrapper exits ENV_FETCH_FAILED (97) with a message on stderr and the command
+ *   never runs without its environment.
  */
 
-/** Opens, unlinks, then sources: the file is gone before a single value is read into the shell. */
-const WRAPPER = 'exec 3<"$0" && rm -f -- "$0" && . /dev/fd/3 && exec 3<&- && exec "$@"';
+/**
+ * `$1..$4` are node, the client, the socket and the nonce; the rest is the command. The variable is
+ * unset first so an inherited one cannot make it exported; it stays a plain shell variable, which
+ * `exec` does not pass on (unless the session's env itself sets that name, which then wins).
+ */
+const WRAPPER =
+  `unset CODEPIPER_ENV_TEXT; CODEPIPER_ENV_TEXT=$("$1" "$2" "$3" "$4") || exit ${ENV_FETCH_FAILED}; shift 4; ` +
+  `if ! eval "$CODEPIPER_ENV_TEXT"; then echo "codepiper: cannot apply the session environment; the command was not started" >&2; exit ${ENV_FETCH_FAILED}; fi; ` +
+  `exec "$@"`;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -35,9 +53,12 @@ export function envFileContents(env: Readonly<Record<string, string>>): string {
   return out;
 }
 
-/** The pane's argv: tmux ≥ 3.0 execs a multi-argument command directly, with no shell re-parsing it. */
-export function launchArgv(envFile: string, command: readonly string[]): string[] {
-  return ["/bin/sh", "-c", WRAPPER, envFile, ...command];
+/**
+ * The pane's argv: tmux ≥ 3.0 execs a multi-argument command directly, with no shell re-parsing it.
+ * `node` is the binary that runs the client (the agent's own, `process.execPath`).
+ */
+export function launchArgv(ticket: EnvTicket, command: readonly string[], node: string = process.execPath): string[] {
+  return ["/bin/sh", "-c", WRAPPER, "codepiper-launch", node, ticket.client, ticket.socket, ticket.nonce, ...command];
 }
 
 /**
