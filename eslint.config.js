@@ -7,11 +7,11 @@ import tseslint from "typescript-eslint";
 const ours = (name) => [`@codepiper/${name}`, `@codepiper/${name}/*`];
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "control-plane/src/db/generated/**", "**/*.js", "**/*.mjs", "prisma/**", "test-artifacts/**", "tests/bench/results/**"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "control-plane/src/db/generated/**", "**/*.js", "**/*.mjs", "prisma/**", "test-artifacts/**", "web/.next/**", "web/out/**", "web/next-env.d.ts", "tests/bench/results/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["**/*.ts", "**/*.cts"],
+    files: ["**/*.ts", "**/*.cts", "**/*.tsx"],
     languageOptions: { parserOptions: { projectService: { allowDefaultProject: ["vitest.config.ts"] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
@@ -49,6 +49,20 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": ["error", {
         patterns: [{ group: [...ours("agent"), ...ours("cli"), ...ours("web")], message: "the control plane depends on core only" }],
+      }],
+    },
+  },
+  {
+    // The dashboard runs in the browser: it talks to the control plane only over tRPC (the AppRouter
+    // *type* and the view types), and may use core's pure schemas; nothing server-side.
+    files: ["web/src/**/*.ts", "web/src/**/*.tsx"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [
+          { group: ours("control-plane"), message: "the dashboard may only import types from the control plane", allowTypeImports: true },
+          { group: [...ours("agent"), ...ours("cli")], message: "the dashboard talks to the control plane over tRPC only" },
+          { group: ["node:*"], message: "the dashboard runs in the browser" },
+        ],
       }],
     },
   },

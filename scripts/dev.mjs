@@ -62,6 +62,25 @@ function installAndBuild() {
   pnpm(["install", "--frozen-lockfile", "--reporter=append-only"]);
   step("building (prisma generate + tsc -b)");
   pnpm(["run", "ws:build"]);
+  step("building the dashboard (next build → web/out, served by codepiper server)");
+  pnpm(["--filter", "@codepiper/web", "run", "build"]);
+}
+
+/**
+ * The browser tests drive Debian's chromium (playwright-core downloads nothing). Installs it with
+ * apt when it is missing and we may (root, or passwordless sudo); otherwise says what to do.
+ */
+function ensureChromium() {
+  const browser = env.CODEPIPER_CHROMIUM ?? "/usr/bin/chromium";
+  if (existsSync(browser)) return;
+  step("installing Debian's chromium for the dashboard's browser tests (apt-get)");
+  const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const sudo = asRoot ? [] : ["sudo", "-n"];
+  const apt = (args) => spawnSync(sudo[0] ?? "apt-get", [...sudo.slice(1), ...(sudo.length ? ["apt-get"] : []), ...args], { stdio: "inherit", env: { ...env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
+  const install = ["install", "-y", "--no-install-recommends", "chromium"];
+  if (apt(install) || (apt(["update"]) && apt(install))) return;
+  process.stderr.write(`\n✖ chromium is missing and could not be installed: run \`sudo apt-get install chromium\` (or set CODEPIPER_CHROMIUM to a Chromium binary), then npm test again\n`);
+  process.exit(1);
 }
 
 const [command = "help", ...rest] = process.argv.slice(2);
@@ -77,11 +96,12 @@ switch (command) {
     break;
   }
   case "test": {
+    ensureChromium();
     installAndBuild();
     step("lint (eslint, with import boundaries)");
     pnpm(["run", "ws:lint"]);
     step("typecheck (every package, tests included)");
-    for (const p of ["core", "control-plane", "agent", "cli", "tests"]) pnpm(["exec", "tsc", "-p", p]);
+    for (const p of ["core", "control-plane", "agent", "cli", "tests", "web"]) pnpm(["exec", "tsc", "-p", p]);
     step("schema and migrations agree (prisma, SQLite and PostgreSQL)");
     pnpm(["run", "prisma:check"]);
     step("tests (vitest: unit, multi-process integration, chaos, security)");

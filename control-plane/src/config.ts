@@ -31,6 +31,8 @@ export const serverConfigSchema = z.object({
   commandTtlMs: z.number().int().positive().default(10 * 60_000),
   /** How long an `ask` waits for a human before the hook falls back to the provider's own prompt. */
   approvalTimeoutMs: z.number().int().min(1000).max(24 * 3_600_000).default(5 * 60_000),
+  /** Where the built dashboard (web/out) is; the workspace's own by default. */
+  webDir: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

@@ -26,8 +26,9 @@ export function registerServer(program: Command): void {
     .option("--listen <host:port>", "address to listen on (CODEPIPER_LISTEN)", process.env.CODEPIPER_LISTEN ?? "127.0.0.1:7077")
     .option("--database-url <url>", "postgresql://… for real fleets (CODEPIPER_DATABASE_URL)")
     .option("--approval-timeout <duration>", "how long an `ask` waits for a human before the provider's own prompt takes over, e.g. 5m (CODEPIPER_APPROVAL_TIMEOUT)", process.env.CODEPIPER_APPROVAL_TIMEOUT ?? "5m")
+    .option("--web-dir <dir>", "the built dashboard to serve (CODEPIPER_WEB_DIR; default: the workspace's web/out)", process.env.CODEPIPER_WEB_DIR)
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", process.env.CODEPIPER_LOG_LEVEL ?? "info")
-    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string; approvalTimeout: string }, cmd: Command) => {
+    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string; approvalTimeout: string; webDir?: string }, cmd: Command) => {
       const out = outputFor(cmd);
       const dir = dataDir(opts.dataDir);
       // Loaded on use: `agent run` and the remote commands must not pay for the control plane's modules
@@ -39,6 +40,7 @@ export function registerServer(program: Command): void {
         databaseUrl: databaseUrlFor(dir, opts.databaseUrl),
         logLevel: opts.logLevel as "info",
         approvalTimeoutMs: parseDuration(opts.approvalTimeout, "--approval-timeout"),
+        ...(opts.webDir ? { webDir: opts.webDir } : {}),
       });
       onShutdown(() => cp.close());
       const setup = cp.setupToken;
@@ -50,7 +52,8 @@ export function registerServer(program: Command): void {
             ...(setup
               ? [
                   "",
-                  "No admin yet. Create the first one with this one-time setup token (valid 24 h):",
+                  "No admin yet. Create the first one with this one-time setup token (valid 24 h),",
+                  `in the dashboard: ${cp.url}/setup/ or with the CLI:`,
                   `  printf %s "$PASSWORD" | codepiper admin setup ${cp.url} --token ${setup.token} --email you@example.com --password-stdin`,
                   `or, on this machine: codepiper admin create --data-dir ${dir} --email you@example.com --password-stdin`,
                 ]

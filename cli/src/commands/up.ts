@@ -130,6 +130,7 @@ export function registerUp(program: Command): void {
         [
           "",
           "CodePiper Fleet is up.",
+          `  Dashboard      ${url}/   (log in with the admin login below)`,
           `  Control plane  ${url}   (data: ${dir})`,
           password
             ? `  Admin login    ${ADMIN_EMAIL} / ${password}   (shown only now; the CLI is already logged in)`

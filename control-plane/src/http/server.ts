@@ -18,6 +18,7 @@ import type { Context } from "../trpc.js";
 import { renderMetrics, metrics } from "../metrics.js";
 import { landingPage } from "./page.js";
 import { refuseUpgrade } from "./refuse.js";
+import { defaultWebDir, webAssets } from "./static.js";
 
 export const VERSION = "0.1.0";
 
@@ -162,6 +163,8 @@ export function createControlPlaneServer(services: Services): { server: Server; 
   const { log } = services;
   const wsContexts = new WeakMap<IncomingMessage, Context>();
   const sockets = new Set<WebSocket>();
+  const web = webAssets(services.config.webDir ?? defaultWebDir());
+  if (!web.available) log.warn({ webDir: services.config.webDir ?? defaultWebDir() }, "dashboard not built (web/out missing): serving a placeholder page at /");
 
   const trpcHttp = createHTTPHandler({
     router: appRouter,
@@ -259,6 +262,7 @@ export function createControlPlaneServer(services: Services): { server: Server; 
       });
       return;
     }
+    if (web.serve(req, res, url.pathname)) return;
     if (url.pathname === "/" && req.method === "GET") {
       Promise.all([services.db.host.count({ where: { revokedAt: null } }), services.db.host.count({ where: { online: true } }), services.db.user.count()])
         .then(([hosts, online, users]) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(landingPage({ version: VERSION, hosts, online, setupPending: users === 0 })))

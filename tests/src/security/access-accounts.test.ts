@@ -1,39 +1,15 @@
 // Issue 5 (access): users, API tokens (scope, expiry, revocation, ownership), TOTP login, and
 // dashboard cookies with the Origin check, over the wire and through the CLI.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { expectOk, Fleet } from "../support/index.js";
+import { totpAt, totpStep } from "../support/totp.js";
 import { attemptUpgrade, trpcHttp, wsUrl } from "./raw.js";
 
 const PASSWORD = "account-password-123";
 
-function base32Decode(text: string): Buffer {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0;
-  let value = 0;
-  const out: number[] = [];
-  for (const ch of text.replace(/=+$/, "")) {
-    value = (value << 5) | alphabet.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 255);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** RFC 6238 TOTP (SHA-1, 30 s, 6 digits) for step `step`, computed independently of the server. */
-function totpAt(secret: string, step: number): string {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac("sha1", base32Decode(secret)).update(msg).digest();
-  const o = mac[19]! & 15;
-  return String((((mac[o]! & 0x7f) << 24) | (mac[o + 1]! << 16) | (mac[o + 2]! << 8) | mac[o + 3]!) % 1_000_000).padStart(6, "0");
-}
-const stepNow = () => Math.floor(Date.now() / 30_000);
+const stepNow = () => totpStep();
 
 interface Answer {
   status: number;
