@@ -4,7 +4,7 @@ import type { ApprovalAnswer, ControlPlaneLink } from "../link/client.js";
 import type { Logger } from "../log.js";
 import type { Outbox } from "../outbox.js";
 import { adapterFor } from "../providers/index.js";
-import { fitPayload } from "./hook-events.js";
+import { fitPayload } from "./fit.js";
 import { summarizeArgs, toolArgs, type PolicyCache } from "./policy.js";
 import type { SessionRecord } from "./store.js";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { branchNameSchema } from "@codepiper/core";
-import { fitPayload, hookEventType, stateForHook } from "./hook-events.js";
+import { fitPayload } from "./fit.js";
+import { hookEventType, stateForHook } from "./hook-events.js";
 
 describe("hook → state", () => {
   it.each([

@@ -41,30 +41,5 @@ export function hookEventType(event: string): string {
   return `hook.${snake || "unknown"}`;
 }
 
-/**
- * Makes a JSON value fit in `maxBytes` by cutting its longest strings (tool inputs and outputs
- * are where the bulk is), marking the result `truncated`. Never drops the event: an observation that
- * is too big still arrives, shortened.
- */
-export function fitPayload(value: Record<string, unknown>, maxBytes = LIMITS.eventPayloadBytes - 1024): Record<string, unknown> {
-  let text = JSON.stringify(value);
-  if (Buffer.byteLength(text) <= maxBytes) return value;
-  let copy = JSON.parse(text) as Record<string, unknown>;
-  for (let limit = 8192; limit >= 64; limit = Math.floor(limit / 2)) {
-    copy = cutStrings(copy, limit) as Record<string, unknown>;
-    text = JSON.stringify(copy);
-    if (Buffer.byteLength(text) <= maxBytes) return { ...copy, truncated: true };
-  }
-  return { truncated: true, note: "payload too large to keep", keys: Object.keys(value).slice(0, 50) };
-}
-
-function cutStrings(value: unknown, limit: number): unknown {
-  if (typeof value === "string") return value.length > limit ? `${value.slice(0, limit)}…[cut ${value.length - limit} chars]` : value;
-  if (Array.isArray(value)) return value.slice(0, 200).map((v) => cutStrings(v, limit));
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = cutStrings(v, limit);
-    return out;
-  }
-  return value;
-}
+/** Budget for a hook event's payload (room left for the event's envelope); see `fitPayload`. */
+export const HOOK_PAYLOAD_BYTES = LIMITS.eventPayloadBytes - 1024;

@@ -5,6 +5,7 @@ import { createParser, LIMITS, TRANSCRIPT_LIMITS, type TranscriptEvent, type Tra
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import type { NewEvent, Outbox } from "../outbox.js";
+import { fitPayload } from "./fit.js";
 
 /**
  * Tails one session's transcript (Claude Code JSONL / Codex rollout JSONL) into the outbox
@@ -324,69 +325,9 @@ function isNotFound(err: unknown): boolean {
   return typeof err === "object" && err !== null && "code" in err && (err.code === "ENOENT" || err.code === "ENOTDIR");
 }
 
-type Payload = Record<string, unknown>;
-
 /** The outbox row for one parser event: `transcript.<type>`, payload = the event minus `type`, bounded. */
 export function toOutboxEvent(sessionId: string, event: TranscriptEvent, maxEventBytes: number): NewEvent {
   const { type, ...payload } = event;
-  return { type: `transcript.${type}`, sessionId, payload: fitPayload(payload, maxEventBytes) };
-}
-
-const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v), "utf8");
-
-/**
- * Makes a payload's JSON fit `max` bytes without dropping the event: a structured tool input that is
- * too big becomes (a prefix of) its JSON text, then the longest string fields are cut until it fits;
- * anything cut is marked `truncated: true`.
- */
-export function fitPayload(payload: Payload, max: number): Payload {
-  if (upperBound(payload) <= max) return payload;
-  let size = jsonBytes(payload);
-  if (size <= max) return payload;
-  const out: Payload = { ...payload, truncated: true };
-  if ("input" in out && typeof out.input !== "string") out.input = JSON.stringify(out.input) ?? "null";
-  size = jsonBytes(out);
-  while (size > max) {
-    let longest: string | null = null;
-    for (const [k, v] of Object.entries(out)) {
-      if (typeof v === "string" && (longest === null || v.length > (out[longest] as string).length)) longest = k;
-    }
-    if (longest === null) break; // nothing left to cut (cannot happen for transcript events)
-    const value = out[longest] as string;
-    const target = Math.max(0, jsonBytes(value) - (size - max) - 2);
-    out[longest] = cutToJsonBytes(value, target);
-    size = jsonBytes(out);
-    if (value.length === 0) break;
-  }
-  return out;
-}
-
-/**
- * A cheap upper bound of a flat payload's JSON size (a string costs at most 6 bytes per UTF-16
- * unit), so the common small event is not serialized twice (the outbox serializes it anyway).
- */
-function upperBound(payload: Payload): number {
-  let n = 2;
-  for (const [k, v] of Object.entries(payload)) {
-    n += k.length * 6 + 4;
-    if (typeof v === "string") n += v.length * 6 + 2;
-    else if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined) n += 24;
-    else return Number.POSITIVE_INFINITY; // structured (a tool input): measure it
-  }
-  return n;
-}
-
-/** The longest prefix of `s` whose JSON string literal is at most `maxBytes` (never splits a surrogate pair). */
-function cutToJsonBytes(s: string, maxBytes: number): string {
-  let lo = 0;
-  let hi = Math.min(s.length, maxBytes);
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (jsonBytes(s.slice(0, mid)) <= maxBytes) lo = mid;
-    else hi = mid - 1;
-  }
-  let end = lo;
-  const last = s.charCodeAt(end - 1);
-  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return s.slice(0, end);
+  // A structured tool input that is too big becomes (a prefix of) its JSON text.
+  return { type: `transcript.${type}`, sessionId, payload: fitPayload(payload, maxEventBytes, { asText: ["input"] }) };
 }
