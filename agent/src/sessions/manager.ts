@@ -26,10 +26,12 @@ import { adapterFor } from "../providers/index.js";
 import type { LaunchContext } from "../providers/types.js";
 import type { StatePaths } from "../state.js";
 import type { TmuxDriver } from "../tmux/driver.js";
+import { isInterrupt, isInterruptKey } from "../tmux/keys.js";
 import { Decider } from "./decisions.js";
 import { buildSessionEnv } from "./env.js";
 import { PolicyCache } from "./policy.js";
-import { fitPayload, hookEventType, stateForHook } from "./hook-events.js";
+import { fitPayload } from "./fit.js";
+import { HOOK_PAYLOAD_BYTES, hookEventType, stateForHook } from "./hook-events.js";
 import { SessionStore, type SessionRecord } from "./store.js";
 import { TerminalStreamer, type FramePush } from "./terminal.js";
 import { TranscriptTailer } from "./tailer.js";
@@ -324,7 +326,7 @@ export class SessionManager implements EphemeralHandler {
         return this.serialInput(live, async () => {
           await this.opts.driver.sendKeys(tmuxSessionName(live.record.id), v.keys);
           this.event(live, "terminal.input", { kind: "keys", keys: v.keys });
-          if (v.keys.some((k) => /^(escape|ctrl\+c)$/i.test(k.trim()))) void this.settleAfterInterrupt(live);
+          if (v.keys.some(isInterruptKey)) void this.settleAfterInterrupt(live);
           return { keys: v.keys.length };
         });
       }
@@ -335,6 +337,7 @@ export class SessionManager implements EphemeralHandler {
         await this.decider.input(live.record, "raw", data.toString("utf8"), false);
         return this.serialInput(live, async () => {
           await live.streamer.input(data);
+          if (isInterrupt(data)) void this.settleAfterInterrupt(live);
           return { bytes: data.length };
         });
       }
@@ -380,7 +383,7 @@ export class SessionManager implements EphemeralHandler {
     const record = live?.record ?? this.store.get(req.sessionId);
     if (!record) return { body: null };
     const payload = req.payload;
-    this.opts.outbox.append([{ type: hookEventType(req.event), sessionId: record.id, payload: fitPayload({ event: req.event, channel: req.channel, ...payload }) }]);
+    this.opts.outbox.append([{ type: hookEventType(req.event), sessionId: record.id, payload: fitPayload({ event: req.event, channel: req.channel, ...payload }, HOOK_PAYLOAD_BYTES) }]);
     this.opts.notifyAppended();
     if (!live || live.finalizing) return { body: null };
 
@@ -516,8 +519,9 @@ export class SessionManager implements EphemeralHandler {
 
   /**
    * Escape / Ctrl+C can end a turn or refuse a permission prompt with no hook at all (Claude fires
-   * no Stop for an interrupted turn). After such keys, the TUI showing its input prompt again is
-   * what says the session is idle.
+   * no Stop for an interrupted turn). After such keys, named (`input.keys`) or typed as raw bytes
+   * (`input.raw`, see `isInterrupt`), the TUI showing its input prompt again is what says the
+   * session is idle.
    */
   private async settleAfterInterrupt(live: Live): Promise<void> {
     if (!["running", "needs_permission", "needs_input"].includes(live.record.state)) return;

@@ -73,3 +73,26 @@ export function parseKeys(names: readonly string[]): string[] {
     return key;
   });
 }
+
+/**
+ * True when a named key can interrupt the agent (end its turn, refuse a permission prompt):
+ * `escape` or `ctrl+c`, case-insensitive, surrounding blanks ignored.
+ */
+export function isInterruptKey(name: string): boolean {
+  const key = name.trim().toLowerCase();
+  return key === "escape" || key === "ctrl+c";
+}
+
+const ESC = 0x1b;
+const ETX = 0x03; // Ctrl+C
+
+/**
+ * The raw-input counterpart of {@link isInterruptKey}, for bytes typed into the terminal
+ * (`sessions.input`: the dashboard's terminal, `codepiper attach`): true when they contain Ctrl+C
+ * (0x03) or are exactly a lone Escape (xterm sends the Escape key as the single byte 0x1b). Escape
+ * sequences (arrows `\x1b[A`, Alt+x `\x1bx`, pastes) also start with 0x1b and are not interrupts.
+ */
+export function isInterrupt(bytes: Uint8Array): boolean {
+  if (bytes.length === 1 && bytes[0] === ESC) return true;
+  return bytes.includes(ETX);
+}

@@ -5,9 +5,10 @@
  * Every decision must leave an audit row.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trpcHttp } from "../security/raw.js";
 import { expectOk, Fleet, waitFor } from "../support/index.js";
 import { providerBinariesInstalled } from "../support/provider-env.js";
 import { paneOf, runProviderHost, waitPane, waitSessionStatus, type ProviderHost } from "../support/sessions.js";
@@ -107,6 +108,24 @@ describe.skipIf(!bins.claude)("policies on the real Claude Code", () => {
     // Answer the native prompt "No" (Escape) to end the turn.
     expectOk(await fleet.cli(["keys", id, "escape"]));
     await waitSessionStatus(fleet, id, "idle", 60_000);
+    expect(existsSync(made)).toBe(false);
+  });
+
+  it("Claude's own prompt answered with a raw Escape from the terminal (sessions.input) settles to idle", { timeout: 120_000 }, async () => {
+    // The dashboard's terminal and `codepiper attach` send bytes, not key names: a lone 0x1b is the
+    // Escape key. Claude fires no hook for a refused prompt, so only the agent watching the pane
+    // after an interrupt can end needs_permission.
+    const made = join(ph.claude.cwd, "asked-raw.txt");
+    expectOk(await runTool(`touch ${made}`));
+    await waitPane(fleet, id, "Do you want to proceed", 30_000);
+    expect(await auditFor("asked-raw")).toMatchObject({ decision: "ask", outcome: "prompted", decider: "timeout" });
+    expect((await waitSessionStatus(fleet, id, ["needs_permission", "running"], 5_000)).status).not.toBe("idle");
+    const token = (JSON.parse(readFileSync(join(fleet.configDir, "credentials.json"), "utf8")) as { token: string }).token;
+    const res = await trpcHttp(fleet.url, "sessions.input", { type: "mutation", token, input: { session: id, data: Buffer.from("\x1b").toString("base64") } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    await waitSessionStatus(fleet, id, "idle", 30_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\npane:\n${await paneOf(fleet, id, 30)}`);
+    });
     expect(existsSync(made)).toBe(false);
   });
 
