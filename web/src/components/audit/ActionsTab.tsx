@@ -1,15 +1,48 @@
 "use client";
-// audit.actions: newest first, filtered by actor (exact) and time on the server; "Load more"
-// asks again for a longer list (the API has no cursor); the action filter narrows the loaded rows.
-import { useMemo, useState, type FormEvent } from "react";
+// audit.actions: newest first, filtered on the server by actor (exact), action (exact, or a prefix
+// ending in `.*`) and time. "Load more" asks for the next page, older than the last row shown (the
+// API's `beforeId` cursor); a page shorter than the page size is the last one.
+import { useMemo, useRef, useState, type FormEvent } from "react";
 import { api } from "@/lib/trpc";
-import { useQuery } from "@/lib/hooks";
+import { useAction, useQuery } from "@/lib/hooks";
 import { useMe } from "@/components/Shell";
 import { Empty, ErrorBox, Time } from "@/components/ui";
 import { FieldError } from "@/components/forms/FieldError";
 
 const PAGE = 100;
-const MAX = 10_000;
+/** The server's rule for the action filter: an action, or a prefix ending in `.*`. */
+const ACTION_FILTER = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?$/;
+
+/**
+ * Newest-first rows read a page at a time with the audit API's `beforeId` cursor. The first page
+ * loads whenever `key` changes (a new filter); `loadMore` appends the rows older than the last one
+ * shown. Pages fetched for an earlier filter are dropped.
+ */
+export function useCursorPages<T extends { id: number }>(fetchPage: (beforeId: string | undefined) => Promise<T[]>, key: readonly unknown[], size: number) {
+  const first = useQuery(() => fetchPage(undefined), key);
+  const [older, setOlder] = useState<{ base: T[] | undefined; rows: T[]; done: boolean }>({ base: undefined, rows: [], done: false });
+  const firstRef = useRef(first.data);
+  firstRef.current = first.data;
+  const more = useAction(fetchPage);
+  const [moreBase, setMoreBase] = useState<T[] | undefined>(undefined); // the first page the last "more" belonged to
+
+  const extra = first.data !== undefined && older.base === first.data ? older : null;
+  const rows = first.data === undefined ? undefined : extra ? [...first.data, ...extra.rows] : first.data;
+  const done = first.data === undefined ? false : extra && extra.rows.length > 0 ? extra.done : first.data.length < size;
+
+  async function loadMore() {
+    const base = first.data;
+    const last = rows?.[rows.length - 1];
+    if (!base || !last || more.pending) return;
+    setMoreBase(base);
+    const page = await more.run(String(last.id));
+    if (page === undefined || firstRef.current !== base) return; // failed (more.error says why), or the filter changed meanwhile
+    setOlder((o) => ({ base, rows: [...(o.base === base ? o.rows : []), ...page], done: page.length < size }));
+  }
+
+  const moreError = more.error && moreBase === first.data ? more.error : null;
+  return { rows, error: first.error ?? moreError, loading: first.loading, loadingMore: more.pending, done, loadMore };
+}
 
 function details(d: unknown): string {
   if (d === null || d === undefined) return "";
@@ -42,26 +75,35 @@ export function ActionsTab() {
   const [actor, setActor] = useState("");
   const [action, setAction] = useState("");
   const [since, setSince] = useState("");
+  const [tried, setTried] = useState(false);
   // A new object on every Filter press, so pressing it again also reloads.
-  const [applied, setApplied] = useState<{ actor?: string; since?: string }>({});
-  const [limit, setLimit] = useState(PAGE);
-  const rows = useQuery(() => api.audit.actions.query({ ...applied, limit }), [applied, limit]);
+  const [applied, setApplied] = useState<{ actor?: string; action?: string; since?: string }>({});
+  const rows = useCursorPages((beforeId) => api.audit.actions.query({ ...applied, beforeId, limit: PAGE }), [applied], PAGE);
 
   const sinceIso = since ? new Date(since) : null;
   const sinceErr = sinceIso && Number.isNaN(sinceIso.getTime()) ? "Not a valid date and time." : null;
+  const actionValue = action.trim().toLowerCase();
+  const actionErr = actionValue && (actionValue.length > 100 || !ACTION_FILTER.test(actionValue)) ? "Use an action like envset.create, or a prefix ending in .* like envset.*" : null;
 
   function apply(e: FormEvent) {
     e.preventDefault();
-    if (sinceErr) return;
-    setApplied({ actor: actor.trim() || undefined, since: sinceIso ? sinceIso.toISOString() : undefined });
-    setLimit(PAGE);
+    setTried(true);
+    if (sinceErr || actionErr) return;
+    setApplied({ actor: actor.trim() || undefined, action: actionValue || undefined, since: sinceIso ? sinceIso.toISOString() : undefined });
   }
 
-  const loaded = rows.data ?? [];
-  const needle = action.trim().toLowerCase();
-  const shown = needle ? loaded.filter((r) => r.action.toLowerCase().includes(needle)) : loaded;
-  const more = loaded.length >= limit && limit < MAX;
+  function clear() {
+    setActor("");
+    setAction("");
+    setSince("");
+    setTried(false);
+    setApplied({});
+  }
+
+  const list = rows.rows ?? [];
+  const filtered = Boolean(applied.actor || applied.action || applied.since);
   const label = (id: string | null) => (id ? names.get(id) ?? null : null);
+  const shownActionErr = tried ? actionErr : null;
 
   return (
     <>
@@ -72,9 +114,21 @@ export function ActionsTab() {
         <datalist id="audit-actors">
           {[...names.entries()].map(([id, n]) => <option key={id} value={id}>{n}</option>)}
         </datalist>
-        <label>Action
-          <input value={action} onChange={(e) => setAction(e.target.value)} placeholder="envset., users.create" spellCheck={false} />
-        </label>
+        <div className="field">
+          <label>Action
+            <input
+              value={action}
+              onChange={(e) => setAction(e.target.value)}
+              placeholder="envset.create or envset.*"
+              className="mono"
+              spellCheck={false}
+              autoCapitalize="none"
+              aria-invalid={shownActionErr ? true : undefined}
+              aria-describedby={shownActionErr ? "audit-action-hint audit-action-err" : "audit-action-hint"}
+            />
+          </label>
+          <FieldError id="audit-action-err" text={shownActionErr} />
+        </div>
         <div className="field">
           <label>Since
             <input type="datetime-local" step={1} value={since} onChange={(e) => setSince(e.target.value)} aria-invalid={sinceErr ? true : undefined} aria-describedby={sinceErr ? "audit-since-err" : undefined} />
@@ -82,20 +136,20 @@ export function ActionsTab() {
           <FieldError id="audit-since-err" text={sinceErr} />
         </div>
         <button type="submit" className="primary">Filter</button>
-        {applied.actor || applied.since || action ? (
-          <button type="button" onClick={() => { setActor(""); setAction(""); setSince(""); setApplied({}); setLimit(PAGE); }}>Clear filters</button>
-        ) : null}
+        {filtered || actor || action || since ? <button type="button" onClick={clear}>Clear filters</button> : null}
       </form>
-      <p className="hint">Actor matches exactly (as in the Actor column&apos;s id); Action narrows the loaded rows as you type; Since is your local time.</p>
+      <p className="hint">
+        Actor matches exactly (as in the Actor column&apos;s id); <span id="audit-action-hint">Action is an exact action (envset.create) or a prefix like envset.*</span>; Since is your local time.
+      </p>
       <ErrorBox error={rows.error} />
-      {rows.loading && !rows.data ? <p className="muted">Loading actions…</p> : null}
-      {rows.data && shown.length === 0 ? <Empty>No recorded actions{applied.actor || applied.since || needle ? " match these filters" : ""}.</Empty> : null}
-      {shown.length > 0 ? (
-        <div className="table-wrap" aria-busy={rows.loading}>
+      {rows.loading && !rows.rows ? <p className="muted">Loading actions…</p> : null}
+      {rows.rows && list.length === 0 ? <Empty>No recorded actions{filtered ? " match these filters" : ""}.</Empty> : null}
+      {list.length > 0 ? (
+        <div className="table-wrap" aria-busy={rows.loading || rows.loadingMore}>
           <table aria-label="Actions">
             <thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Target</th><th className="hide-narrow">Source</th><th className="hide-narrow">Details</th></tr></thead>
             <tbody>
-              {shown.map((r) => (
+              {list.map((r) => (
                 <tr key={r.id}>
                   <td style={{ whiteSpace: "nowrap" }}><Time iso={r.at} /></td>
                   <td>{label(r.actor) ? <>{label(r.actor)}<div className="muted mono">{r.actor}</div></> : <span className="mono">{r.actor}</span>}</td>
@@ -110,8 +164,8 @@ export function ActionsTab() {
         </div>
       ) : null}
       <div className="button-row" style={{ marginTop: ".75rem" }}>
-        <span className="muted" aria-live="polite">{rows.data ? `${loaded.length} newest loaded${needle ? `, ${shown.length} match the action filter` : ""}.` : ""}</span>
-        {more ? <button type="button" onClick={() => setLimit((l) => Math.min(MAX, l + PAGE))} disabled={rows.loading}>{rows.loading ? "Loading…" : "Load more"}</button> : null}
+        <span className="muted" aria-live="polite">{rows.rows && list.length > 0 ? `${list.length} newest loaded${rows.done ? ". No more entries." : "."}` : ""}</span>
+        {rows.rows && list.length > 0 && !rows.done ? <button type="button" onClick={() => void rows.loadMore()} disabled={rows.loading || rows.loadingMore}>{rows.loadingMore ? "Loading…" : "Load more"}</button> : null}
       </div>
     </>
   );

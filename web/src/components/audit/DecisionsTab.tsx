@@ -1,16 +1,17 @@
 "use client";
 // audit.decisions: every policy decision hosts made, newest first, filtered by decision and session.
+// "Load more" asks for the next page, older than the last row shown (the API's `beforeId` cursor).
 import Link from "next/link";
 import { useMemo, useState, type FormEvent } from "react";
 import { api } from "@/lib/trpc";
 import { useQuery } from "@/lib/hooks";
 import type { Inputs } from "@/lib/types";
 import { Empty, ErrorBox, Status, Time } from "@/components/ui";
+import { useCursorPages } from "./ActionsTab";
 
 type Decision = NonNullable<Inputs["audit"]["decisions"]["decision"]>;
 const DECISIONS: Decision[] = ["allow", "deny", "ask"];
 const PAGE = 100;
-const MAX = 10_000;
 
 export function DecisionsTab() {
   const hosts = useQuery(() => api.hosts.list.query(), []);
@@ -18,17 +19,14 @@ export function DecisionsTab() {
   const [decision, setDecision] = useState<Decision | "">("");
   const [session, setSession] = useState("");
   const [applied, setApplied] = useState<{ decision?: Decision; session?: string }>({});
-  const [limit, setLimit] = useState(PAGE);
-  const rows = useQuery(() => api.audit.decisions.query({ ...applied, limit }), [applied, limit]); // a new object per Filter press
+  const rows = useCursorPages((beforeId) => api.audit.decisions.query({ ...applied, beforeId, limit: PAGE }), [applied], PAGE); // a new object per Filter press
 
   function apply(e: FormEvent) {
     e.preventDefault();
     setApplied({ decision: decision || undefined, session: session.trim() || undefined });
-    setLimit(PAGE);
   }
 
-  const list = rows.data ?? [];
-  const more = list.length >= limit && limit < MAX;
+  const list = rows.rows ?? [];
   return (
     <>
       <form className="filters" onSubmit={apply} aria-label="Filter policy decisions">
@@ -42,13 +40,13 @@ export function DecisionsTab() {
           <input value={session} onChange={(e) => setSession(e.target.value)} placeholder="session id or prefix" className="mono" spellCheck={false} />
         </label>
         <button type="submit" className="primary">Filter</button>
-        {applied.decision || applied.session ? <button type="button" onClick={() => { setDecision(""); setSession(""); setApplied({}); setLimit(PAGE); }}>Clear filters</button> : null}
+        {applied.decision || applied.session ? <button type="button" onClick={() => { setDecision(""); setSession(""); setApplied({}); }}>Clear filters</button> : null}
       </form>
       <ErrorBox error={rows.error} />
-      {rows.loading && !rows.data ? <p className="muted">Loading policy decisions…</p> : null}
-      {rows.data && list.length === 0 ? <Empty>No recorded policy decisions{applied.decision || applied.session ? " match these filters" : ""}.</Empty> : null}
+      {rows.loading && !rows.rows ? <p className="muted">Loading policy decisions…</p> : null}
+      {rows.rows && list.length === 0 ? <Empty>No recorded policy decisions{applied.decision || applied.session ? " match these filters" : ""}.</Empty> : null}
       {list.length > 0 ? (
-        <div className="table-wrap" aria-busy={rows.loading}>
+        <div className="table-wrap" aria-busy={rows.loading || rows.loadingMore}>
           <table aria-label="Policy decisions">
             <thead><tr><th>Time</th><th>Decision</th><th>Tool</th><th className="hide-narrow">Arguments</th><th>Session</th><th className="hide-narrow">Decided by</th><th className="hide-narrow">Policy</th><th className="hide-narrow">Host</th></tr></thead>
             <tbody>
@@ -69,8 +67,8 @@ export function DecisionsTab() {
         </div>
       ) : null}
       <div className="button-row" style={{ marginTop: ".75rem" }}>
-        <span className="muted" aria-live="polite">{rows.data ? `${list.length} newest loaded.` : ""}</span>
-        {more ? <button type="button" onClick={() => setLimit((l) => Math.min(MAX, l + PAGE))} disabled={rows.loading}>{rows.loading ? "Loading…" : "Load more"}</button> : null}
+        <span className="muted" aria-live="polite">{rows.rows && list.length > 0 ? `${list.length} newest loaded${rows.done ? ". No more entries." : "."}` : ""}</span>
+        {rows.rows && list.length > 0 && !rows.done ? <button type="button" onClick={() => void rows.loadMore()} disabled={rows.loading || rows.loadingMore}>{rows.loadingMore ? "Loading…" : "Load more"}</button> : null}
       </div>
     </>
   );
