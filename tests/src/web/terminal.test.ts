@@ -29,6 +29,8 @@ describe("the session page's live terminal in a real browser", () => {
   let fp: FakeProviderHost;
   let page: TestPage;
   let sessionId = "";
+  const frames: Record<string, number> = {};
+  let outputBytes = 0;
 
   const rows = () => page.locator(".xterm-rows");
   /** The text xterm renders (its DOM renderer keeps one element per visible row). */
@@ -57,6 +59,16 @@ describe("the session page's live terminal in a real browser", () => {
     sessionId = s.id;
     await waitSessionStatus(fleet, sessionId, "idle");
     page = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    // What the page received on sessions.terminal (for the burst test's report).
+    page.on("websocket", (ws) =>
+      ws.on("framereceived", (f) => {
+        const text = String(f.payload);
+        const kind = /"kind":"(snapshot|output|resync|ended)"/.exec(text)?.[1];
+        if (!kind) return;
+        frames[kind] = (frames[kind] ?? 0) + 1;
+        if (kind === "output") outputBytes += Buffer.from(/"data":"([^"]*)"/.exec(text)?.[1] ?? "", "base64").length;
+      }),
+    );
     await loginViaUi(page, fleet.url, ADMIN.email, ADMIN.password);
     await page.goto(new URL(`/session/?id=${sessionId}`, fleet.url).toString());
     await page.getByTestId("terminal").waitFor();
@@ -69,15 +81,11 @@ describe("the session page's live terminal in a real browser", () => {
     await fleet?.close();
   });
 
-  // KNOWN BUG (web/src/components/session/terminalStream.ts, apply → "snapshot"): an operator's xterm
-  // writes the snapshot at its own size (here 129×30), not at the pane's (the agent starts panes
-  // taller than that). The snapshot is the pane's rows separated by CRLF, so the rows past xterm's
-  // height scroll the content into the scrollback and the final cursor position lands on a blank
-  // screen. The page then resizes the pane to xterm's size, but no new snapshot is asked for: a
-  // program that does not repaint on SIGWINCH (this fake provider, a shell, a finished command)
-  // stays blank until it prints again. (Claude Code repaints, which hides it in flows.test.ts.)
-  // it.fails: this turns red once the page shows the screen on opening; then make it a plain it().
-  it.fails("on opening, the terminal shows the pane's current screen (known bug: blank until new output)", async () => {
+  // The snapshot is the pane's rows at the pane's size, and the page's own size differs: drawn at
+  // the wrong size the rows scrolled off and a program that does not repaint on SIGWINCH (this fake
+  // provider, a shell) stayed blank. The page now draws it at the pane's size, resizes the pane to
+  // its own and takes a fresh snapshot.
+  it("on opening, the terminal shows the pane's current screen", async () => {
     await waitTerminal("? for shortcuts", 5_000);
   }, 20_000);
 
@@ -90,6 +98,8 @@ describe("the session page's live terminal in a real browser", () => {
     })()`);
     expect(supported, "Chromium reports long tasks").toBe(true);
 
+    const framesBefore = { ...frames };
+    const bytesBefore = outputBytes;
     const started = Date.now();
     expectOk(await fleet.cli(["send", sessionId, "BURST 1048576"]));
     await waitTerminal("BURST DONE", 90_000);
@@ -97,7 +107,8 @@ describe("the session page's live terminal in a real browser", () => {
     await waitTerminal("? for shortcuts");
     const longTasks = await page.evaluate<number[]>("window.__longTasks");
     const longest = Math.max(0, ...longTasks);
-    console.log(`1 MiB burst rendered in ${elapsed} ms; ${longTasks.length} long tasks, the longest ${Math.round(longest)} ms`);
+    const got = Object.fromEntries(Object.entries(frames).map(([k, n]) => [k, n - (framesBefore[k] ?? 0)]));
+    console.log(`1 MiB burst rendered in ${elapsed} ms; ${longTasks.length} long tasks, the longest ${Math.round(longest)} ms; frames ${JSON.stringify(got)}, ${outputBytes - bytesBefore} output bytes`);
     expect(longest, `longest main-thread task during the burst (${longTasks.length} long tasks)`).toBeLessThan(LONGEST_TASK_BOUND_MS);
     await screenshot(page, "terminal-after-burst");
 

@@ -38,7 +38,8 @@ function lazyWsLink(): ReturnType<typeof wsLink<AppRouter>> {
 export const api = createTRPCClient<AppRouter>({
   links: [
     splitLink({
-      condition: (op: Operation) => op.type === "subscription",
+      // Keystrokes ride the WebSocket the terminal already holds: no HTTP request per key.
+      condition: (op: Operation) => op.type === "subscription" || op.path === "sessions.input",
       true: lazyWsLink(),
       false: httpBatchLink({ url: "/trpc", maxURLLength: 4000 }),
     }),

@@ -65,6 +65,8 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/** Output up to this size is written at once when nothing is queued (keystroke echoes). */
+const DIRECT_WRITE_BYTES = 4096;
 const encoder = new TextEncoder();
 
 export class TerminalStream {
@@ -81,6 +83,8 @@ export class TerminalStream {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retries = 0;
   private resizeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Set by a snapshot drawn at the pane's size: once our size is sent, take a fresh snapshot. */
+  private resnapshotAfterResize = false;
   private lastSent: { cols: number; rows: number } | null = null;
   private sendQueue: Uint8Array[] = [];
   private sendScheduled = false;
@@ -204,14 +208,18 @@ export class TerminalStream {
         // Full reset in-band (after anything xterm still has queued), then the screen. Both
         // provider TUIs use bracketed paste; a fresh xterm would not know, so turn it on for pastes.
         const prefix = `\x1bc${frame.alternateScreen ? "\x1b[?1049h" : ""}\x1b[?2004h`;
-        if (!this.interactive) this.term.resize(Math.max(2, frame.cols), Math.max(2, frame.rows));
+        // The snapshot is the pane's rows at the pane's size: draw it at that size, or rows would
+        // wrap and scroll off (a blank screen for a program that does not redraw on resize).
+        this.term.resize(Math.max(2, frame.cols), Math.max(2, frame.rows));
         this.enqueue(encoder.encode(prefix));
         this.enqueue(decodeBase64(frame.data));
         this.shown = true;
         this.cb.onPhase({ kind: "live" });
         if (this.interactive) {
-          // Our size may differ from the pane's (another client resized it): make it ours again.
+          // Our size may differ from the pane's (first open, or another client resized it): make
+          // it ours again, then take a fresh snapshot of the screen tmux reflowed to that size.
           this.lastSent = { cols: frame.cols, rows: frame.rows };
+          this.resnapshotAfterResize = true;
           this.refit();
         }
         return;
@@ -259,6 +267,12 @@ export class TerminalStream {
     if (this.pendingBytes > MAX_PENDING) {
       // The page cannot keep up (a huge burst, or the tab is in the background): a snapshot is cheaper.
       this.restart();
+      return;
+    }
+    if (!this.raf && !this.writing && this.pending.length === 1 && bytes.length <= DIRECT_WRITE_BYTES) {
+      // Idle and small (an echo, a prompt): hand it to xterm now rather than a frame later. xterm
+      // still renders once per frame; only bursts need our own batching.
+      this.flush();
       return;
     }
     this.scheduleFlush();
@@ -347,10 +361,19 @@ export class TerminalStream {
       this.resizeTimer = null;
       const cols = Math.min(1000, Math.max(2, this.term.cols));
       const rows = Math.min(1000, Math.max(2, this.term.rows));
-      if (this.waiting || (this.lastSent && this.lastSent.cols === cols && this.lastSent.rows === rows)) return;
+      if (this.waiting || (this.lastSent && this.lastSent.cols === cols && this.lastSent.rows === rows)) {
+        this.resnapshotAfterResize = false;
+        return;
+      }
       this.lastSent = { cols, rows };
       api.sessions.resize.mutate({ session: this.sessionId, cols, rows }).then(
-        () => this.cb.onInputError(null),
+        () => {
+          this.cb.onInputError(null);
+          if (this.resnapshotAfterResize && !this.stopped) {
+            this.resnapshotAfterResize = false;
+            this.restart();
+          }
+        },
         (err: unknown) => {
           this.lastSent = null;
           if (appCodeOf(err) === "CODEPIPER_SESSION_ENDED") return;
