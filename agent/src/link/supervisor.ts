@@ -278,11 +278,18 @@ export class LinkSupervisor {
     });
   }
 
+  /**
+   * The first heartbeat goes out soon after the link is up (the dashboard shows load at once, not
+   * after a whole interval), jittered by up to a second so that a fleet relinking after a
+   * control-plane restart does not send them all in the same instant; then one per interval.
+   */
   private async heartbeat(link: ControlPlaneLink, intervalMs: number, signal: AbortSignal): Promise<void> {
+    let wait = Math.min(intervalMs, Math.random() * 1000);
     while (!signal.aborted) {
-      await abortable(signal, intervalMs);
+      await abortable(signal, wait);
       if (signal.aborted) return;
       await link.heartbeat(currentLoad(this.opts.outbox.pending()));
+      wait = intervalMs;
     }
   }
 }

@@ -49,6 +49,9 @@ describe("fleet overview and enrollment in a real browser", () => {
     expect(await page.locator("tbody tr[data-host]").count()).toBe(2);
     expect(await page.getByTestId("hosts-online").textContent()).toBe("2 / 2");
     expect(await page.locator('tr[data-host="alpha"] td').first().textContent()).toContain("alpha");
+    // Load arrives with the first heartbeat, right after the link is up (not a whole interval later).
+    const load = page.locator('tr[data-host="alpha"] td.num').nth(1);
+    await expect.poll(() => load.innerText(), { timeout: 10_000 }).toMatch(/^\d+\.\d{2}$/);
     await screenshot(page, "fleet-1280x800");
     page.assertNoPageErrors();
   });
