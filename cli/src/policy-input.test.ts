@@ -193,7 +193,7 @@ describe("input is checked before any network call", () => {
     [["approvals", "nope"], /unknown command 'approvals nope'/],
     [["audit", "--actor", "x"], /add --actions/],
     [["audit", "--actions", "--since", "yesterday"], /--since "yesterday"/],
-    [["audit", "--actions", "--decision", "deny"], /with --actions use --actor and --since/],
+    [["audit", "--actions", "--decision", "deny"], /with --actions use --actor, --action and --since/],
     [["start", "-p", "codex", "-d", "/src", "--policy-set", " "], /--policy-set/],
   ])("%j", async (args, message) => {
     const res = await run(...args);
