@@ -20,18 +20,41 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const middleware = t.middleware;
 
-/** Domain errors thrown anywhere below become their mapped tRPC error exactly once. */
+/**
+ * Domain errors thrown anywhere below become their mapped tRPC error exactly once. A subscription's
+ * generator runs after this middleware has returned, so its throws are normalised by wrapping the
+ * iterable (as tRPC's own error middlewares do): an unknown session in sessions.watch was
+ * INTERNAL_SERVER_ERROR (with appCode CODEPIPER_NOT_FOUND) where sessions.get says NOT_FOUND.
+ */
 const normaliseErrors = t.middleware(async function normaliseErrors(opts) {
+  const normalise = (err: unknown): TRPCError => {
+    const normalised = toTRPCError(err);
+    if (normalised.code === "INTERNAL_SERVER_ERROR" && !appCodeOf(normalised)) {
+      opts.ctx.services.log.error({ err: err instanceof TRPCError ? (err.cause ?? err) : err, path: opts.path }, "procedure failed");
+    }
+    return normalised;
+  };
   const result = await opts.next();
   if (!result.ok) {
-    const normalised = toTRPCError(result.error);
-    if (normalised.code === "INTERNAL_SERVER_ERROR" && !appCodeOf(normalised)) {
-      opts.ctx.services.log.error({ err: result.error.cause ?? result.error, path: opts.path }, "procedure failed");
-    }
-    (result as { error: TRPCError }).error = normalised;
+    (result as { error: TRPCError }).error = normalise(result.error);
+  } else if (opts.type === "subscription" && isAsyncIterable(result.data)) {
+    (result as { data: unknown }).data = normalisedIterable(result.data, normalise);
   }
   return result;
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+/** `yield*` forwards `return()` (the client stopping), so cancellation reaches the source. */
+async function* normalisedIterable<T>(source: AsyncIterable<T>, normalise: (err: unknown) => TRPCError): AsyncGenerator<T, void, undefined> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw normalise(err);
+  }
+}
 
 export const publicProcedure = t.procedure.use(normaliseErrors);
 

@@ -22,8 +22,13 @@ export const topics = {
   hosts: "hosts",
   /** A heartbeat brought a host's load and lastSeenAt (message: its id). Frequent: subscribers throttle it. */
   hostLoad: "hosts:load",
-  /** Something about sessions changed (state, usage, a new one). */
+  /** Something about sessions changed (state, usage, a new one). Message: the host's id. */
   sessions: "sessions",
+  /**
+   * One session's row or usage changed (state, model, name, worktree, usage). Published next to
+   * `sessions` wherever a session changes, so `sessions.watch` re-reads only its own session.
+   */
+  sessionChanged: (sessionId: string) => `session:${sessionId}`,
   /** The policy version changed (message: the new version). */
   policies: "policies",
   /** An approval was requested or decided (message: its id). */

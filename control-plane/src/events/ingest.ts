@@ -21,7 +21,7 @@ export async function ingestEvents(services: Services, hostId: string, batch: Ev
     const host = await tx.host.findUniqueOrThrow({ where: { id: hostId }, select: { ackedSeq: true } });
     const acked = host.ackedSeq;
     let fresh = batch.events.filter((e) => BigInt(e.seq) > acked);
-    if (fresh.length === 0) return { ackedSeq: acked, inserted: 0, gap: null as null | [bigint, bigint], foreign: 0 };
+    if (fresh.length === 0) return { ackedSeq: acked, inserted: 0, gap: null as null | [bigint, bigint], foreign: 0, sessionIds: [] as string[] };
     // A host writes only into its own sessions: a foreign or unknown session id is dropped from the
     // event (the event itself is kept, so nothing the host sent is lost) and logged.
     const owned = await ownedSessionIds(tx, hostId, fresh);
@@ -47,7 +47,9 @@ export async function ingestEvents(services: Services, hostId: string, batch: Ev
     const moved = await tx.host.updateMany({ where: { id: hostId, ackedSeq: acked }, data: { ackedSeq: last, lastSeenAt: new Date() } });
     if (moved.count !== 1) throw new AppError("CODEPIPER_CONFLICT", "a concurrent batch from this host was ingested; retry");
     await projectSessionEvents(database, tx, hostId, fresh, log);
-    return { ackedSeq: last, inserted, gap, foreign };
+    // Every session these events name may have changed (state, model, usage): its watchers re-read.
+    const sessionIds = [...new Set(fresh.map((e) => e.sessionId).filter((id): id is string => id !== null))];
+    return { ackedSeq: last, inserted, gap, foreign, sessionIds };
   });
   if (result.foreign > 0) log.warn({ hostId, count: result.foreign }, "host sent events for sessions that are not its own; stored without the session id");
   if (result.gap) log.warn({ hostId, missingFrom: String(result.gap[0]), missingTo: String(result.gap[1]) }, "host outbox has a gap: events lost on the host side");
@@ -55,6 +57,7 @@ export async function ingestEvents(services: Services, hostId: string, batch: Ev
     metrics.eventsIngested += result.inserted;
     services.bus.publish(topics.events, hostId);
     services.bus.publish(topics.sessions, hostId);
+    for (const id of result.sessionIds) services.bus.publish(topics.sessionChanged(id), hostId);
   }
   return { ackedSeq: Number(result.ackedSeq), inserted: result.inserted };
 }

@@ -10,7 +10,10 @@ import {
   type EnginePolicy,
 } from "@codepiper/core";
 import { recordAudit } from "../audit/record.js";
+import { topics } from "../bus/bus.js";
+import { liveQuery } from "../bus/live.js";
 import { actorOf } from "../identity.js";
+import type { Services } from "../services.js";
 import { resolveSession } from "../sessions/resolve.js";
 import { adminProcedure, router, viewerProcedure } from "../trpc.js";
 import { bundleForHost, checkRules, defaultAction, findPolicy, findPolicySet, parseRules, policiesChanged, policyVersion, setDefaultAction, toEnginePolicies, type PolicyRow } from "./store.js";
@@ -59,12 +62,30 @@ async function setNameMap(db: { policySet: { findMany(args: { select: { id: true
 }
 
 const setView = z.object({ id: z.string(), name: z.string(), description: z.string(), isDefault: z.boolean(), policies: z.array(z.string()), createdAt: z.string(), updatedAt: z.string() });
+const policyListView = z.object({ defaultAction: defaultActionSchema, version: z.number(), policies: z.array(policyView) });
+
+async function listPolicies(services: Services): Promise<z.infer<typeof policyListView>> {
+  const rows = await services.db.policy.findMany({ include: { sets: { select: { setId: true } } }, orderBy: [{ priority: "desc" }, { name: "asc" }] });
+  const names = await setNameMap(services.db);
+  return { defaultAction: await defaultAction(services), version: await policyVersion(services), policies: rows.map((r) => toView(r, names)) };
+}
+
+async function listPolicySets(services: Services): Promise<z.infer<typeof setView>[]> {
+  const rows = await services.db.policySet.findMany({ include: { members: { include: { policy: { select: { name: true } } } } }, orderBy: { name: "asc" } });
+  return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, isDefault: r.isDefault, policies: r.members.map((m) => m.policy.name).sort(), createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() }));
+}
 
 export const policiesRouter = router({
-  list: viewerProcedure.output(z.object({ defaultAction: defaultActionSchema, version: z.number(), policies: z.array(policyView) })).query(async ({ ctx }) => {
-    const rows = await ctx.services.db.policy.findMany({ include: { sets: { select: { setId: true } } }, orderBy: [{ priority: "desc" }, { name: "asc" }] });
-    const names = await setNameMap(ctx.services.db);
-    return { defaultAction: await defaultAction(ctx.services), version: await policyVersion(ctx.services), policies: rows.map((r) => toView(r, names)) };
+  list: viewerProcedure.output(policyListView).query(({ ctx }) => listPolicies(ctx.services)),
+
+  /**
+   * `policies.list` and `policySets.list` together, live: `{ defaultAction, version, policies, sets }`
+   * at once, then again after every change to policies, sets, their members or the defaults (each
+   * bumps the version and publishes it), so one admin sees another's edits without polling.
+   */
+  live: viewerProcedure.subscription(async function* ({ ctx, signal }) {
+    const services = ctx.services;
+    yield* liveQuery(services.bus, { prompt: [topics.policies], signal }, async () => ({ ...(await listPolicies(services)), sets: await listPolicySets(services) }));
   }),
 
   get: viewerProcedure.input(z.object({ policy: ref })).output(policyView).query(async ({ ctx, input }) => {
@@ -180,10 +201,7 @@ export const policiesRouter = router({
 });
 
 export const policySetsRouter = router({
-  list: viewerProcedure.output(z.array(setView)).query(async ({ ctx }) => {
-    const rows = await ctx.services.db.policySet.findMany({ include: { members: { include: { policy: { select: { name: true } } } } }, orderBy: { name: "asc" } });
-    return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, isDefault: r.isDefault, policies: r.members.map((m) => m.policy.name).sort(), createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() }));
-  }),
+  list: viewerProcedure.output(z.array(setView)).query(({ ctx }) => listPolicySets(ctx.services)),
 
   get: viewerProcedure.input(z.object({ set: ref })).output(setView).query(async ({ ctx, input }) => {
     const found = await findPolicySet(ctx.services, input.set);
@@ -212,6 +230,8 @@ export const policySetsRouter = router({
       if (input.name && input.name !== found.name && (await ctx.services.db.policySet.findUnique({ where: { name: input.name } }))) throw new AppError("CODEPIPER_CONFLICT", `a policy set named ${input.name} exists already`);
       const row = await ctx.services.db.policySet.update({ where: { id: found.id }, data: { name: input.name, description: input.description } });
       await recordAudit(ctx, "policy_set.update", `policy-set:${row.id}`, { name: row.name });
+      // Bundles carry set ids, not names, but the dashboard and session views show the names.
+      await policiesChanged(ctx.services);
       return { id: row.id, name: row.name };
     }),
 
@@ -251,6 +271,8 @@ export const policySetsRouter = router({
       if (target) await tx.policySet.update({ where: { id: target.id }, data: { isDefault: true } });
     });
     await recordAudit(ctx, "policy_set.default", target ? `policy-set:${target.id}` : null, { name: target?.name ?? null });
+    // Only new sessions use the default set, but policies.live shows which set it is.
+    await policiesChanged(ctx.services);
     return { default: target?.name ?? null };
   }),
 });

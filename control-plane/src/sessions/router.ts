@@ -30,6 +30,7 @@ import { findPolicySet } from "../policies/store.js";
 import { applyWorkspace } from "../workspaces/store.js";
 import { seal } from "./seal.js";
 import { toSessionView, usageBySession } from "./view.js";
+import { validateStartInput } from "./validate.js";
 
 const sessionRef = z.string().trim().min(1).max(100);
 const START_TIMEOUT_MS = 60_000;
@@ -86,6 +87,12 @@ async function listSessionViews(services: Services, hostId: string | undefined, 
   return rows.map((r) => toSessionView(r, r.host.name, usage.get(r.id), names));
 }
 
+/** After a change to a session's row made here (not through the host's events): lists and watchers re-read. */
+function published(services: Services, session: { id: string; hostId: string }): void {
+  services.bus.publish(topics.sessions, session.hostId);
+  services.bus.publish(topics.sessionChanged(session.id), session.hostId);
+}
+
 async function viewOf(services: Services, id: string) {
   const row = await services.db.session.findUniqueOrThrow({ where: { id }, include: { host: { select: { name: true } } } });
   const usage = await usageBySession(services, [id]);
@@ -118,6 +125,8 @@ export const sessionsRouter = router({
     .output(z.object({ session: sessionViewSchema.nullable(), validation: validateResultSchema }))
     .mutation(async ({ ctx, input: raw, signal }) => {
       const { services } = ctx;
+      // --validate / the dashboard's Validate: every check with its own verdict; a real start stops at the first problem.
+      if (raw.validateOnly) return { session: null, validation: await validateStartInput(services, raw, pickHost) };
       const input = await applyWorkspace(services, raw);
       if (!input.provider) throw new AppError("CODEPIPER_BAD_INPUT", "which provider? pass -p claude-code|codex (or a workspace that sets one)");
       if (!input.cwd) throw new AppError("CODEPIPER_BAD_INPUT", "which directory? pass -d <absolute dir on the host> (or a workspace)");
@@ -138,7 +147,6 @@ export const sessionsRouter = router({
       const validation = validateResultSchema.parse(
         await services.ephemeral.request(host.id, "session.validate", { provider, cwd, worktree: input.worktree ?? null }, 30_000),
       ) as ValidateResult;
-      if (input.validateOnly) return { session: null, validation };
 
       // The default set (if any) always applies; --policy-set adds more.
       const defaultSet = await services.db.policySet.findFirst({ where: { isDefault: true }, select: { id: true } });
@@ -170,7 +178,7 @@ export const sessionsRouter = router({
         },
       });
       await recordAudit(ctx, "sessions.start", `session:${id}`, { host: host.name, provider, cwd, dangerous: input.dangerous, envNames, envSets: sets.ids, workspace: input.workspace ?? null });
-      services.bus.publish(topics.sessions, host.id);
+      published(services, { id, hostId: host.id });
       const payload: SessionStartCommand = {
         sessionId: id,
         provider,
@@ -191,11 +199,15 @@ export const sessionsRouter = router({
       if (done.status === "failed" || done.status === "expired") {
         const err = commandFailure(done.error, "the host could not start the session");
         await services.db.session.update({ where: { id }, data: { status: "crashed", error: err.message, endedAt: new Date() } });
+        published(services, { id, hostId: host.id });
         throw err;
       }
       if (done.status === "succeeded") {
         const result = done.result as { worktree?: { path: string } | null } | null;
-        if (result?.worktree) await services.db.session.update({ where: { id }, data: { worktreePath: result.worktree.path, cwd: result.worktree.path } });
+        if (result?.worktree) {
+          await services.db.session.update({ where: { id }, data: { worktreePath: result.worktree.path, cwd: result.worktree.path } });
+          published(services, { id, hostId: host.id });
+        }
       }
       return { session: await viewOf(services, id), validation };
     }),
@@ -219,6 +231,18 @@ export const sessionsRouter = router({
   get: viewerProcedure.input(z.object({ session: sessionRef })).output(sessionViewSchema).query(async ({ ctx, input }) => {
     const session = await resolveSession(ctx.services, input.session);
     return viewOf(ctx.services, session.id);
+  }),
+
+  /**
+   * `sessions.get`, live: the session's view at once, then again after every change to that
+   * session (state, model, name, usage; a policy set's new name), equal values not repeated. Each
+   * value has the schema of `sessions.get`; an unknown session is NOT_FOUND before any value.
+   */
+  watch: viewerProcedure.input(z.object({ session: sessionRef })).subscription(async function* ({ ctx, input, signal }) {
+    const services = ctx.services;
+    // Resolved once: a watcher follows the session it found even if another one takes its name later.
+    const { id } = await resolveSession(services, input.session);
+    yield* liveQuery(services.bus, { prompt: [topics.sessionChanged(id), topics.policies], signal }, () => viewOf(services, id));
   }),
 
   send: operatorProcedure
@@ -304,7 +328,12 @@ export const sessionsRouter = router({
       notEnded(session);
       const cmd = await sessionCommand(ctx, session, "session.model", { sessionId: session.id, model: input.model }, 30_000, signal);
       const queued = cmd.status !== "succeeded";
-      if (!queued) await ctx.services.db.session.update({ where: { id: session.id }, data: { model: input.model } });
+      // The host also reports the new model in a session.state event (then also when the switch was
+      // queued for an offline host); writing it here as well shows it before that event arrives.
+      if (!queued) {
+        await ctx.services.db.session.update({ where: { id: session.id }, data: { model: input.model } });
+        published(ctx.services, session);
+      }
       return { sessionId: session.id, model: input.model, changed: !queued, queued };
     }),
 
@@ -334,6 +363,7 @@ export const sessionsRouter = router({
       const clash = await ctx.services.db.session.findFirst({ where: { hostId: session.hostId, name: input.name, id: { not: session.id } }, select: { id: true } });
       if (clash) throw new AppError("CODEPIPER_CONFLICT", `host ${session.host.name} already has a session named ${input.name}`);
       await ctx.services.db.session.update({ where: { id: session.id }, data: { name: input.name } });
+      published(ctx.services, session);
       await recordAudit(ctx, "sessions.rename", `session:${session.id}`, { name: input.name });
       return viewOf(ctx.services, session.id);
     }),

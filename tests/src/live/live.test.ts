@@ -1,14 +1,16 @@
 /**
  * The dashboard's live subscriptions over the real user WebSocket: hosts.live and sessions.live
  * send the whole list at once, then a new list after a change (a host going offline, a session
- * starting), with no polling by the client.
+ * starting); sessions.watch sends one session's view at once and after each change to it;
+ * policies.live sends policies and sets after each policy change. No polling by the client.
  */
-import { createTRPCClient, createWSClient, wsLink } from "@trpc/client";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from "@trpc/client";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "@codepiper/control-plane";
 import { ADMIN, expectOk, Fleet, waitFor } from "../support/index.js";
-import { runFakeProviderHost, startSession, type FakeProviderHost } from "../support/sessions.js";
+import { runFakeProviderHost, startSession, waitPane, waitSessionStatus, type FakeProviderHost } from "../support/sessions.js";
 import { trpcHttp, wsUrl } from "../security/raw.js";
 
 /** Every value a subscription sent, in order, and how it ended. */
@@ -87,6 +89,89 @@ describe("live subscriptions", () => {
     } finally {
       got.stop();
       hosts.stop();
+    }
+  });
+
+  it("sessions.watch: the session at once, again after its own changes (model switch, end), not after another session's", async () => {
+    type View = Awaited<ReturnType<typeof api.sessions.get.query>>;
+    const a = await startSession(fleet, [...provider.startArgs(), "--name", "watch-a"]);
+    const b = await startSession(fleet, [...provider.startArgs(), "--name", "watch-b"]);
+    await waitSessionStatus(fleet, a.id, "idle");
+    await waitSessionStatus(fleet, b.id, "idle");
+    const gotA = collect<View>((h) => api.sessions.watch.subscribe({ session: a.id }, h));
+    const gotB = collect<View>((h) => api.sessions.watch.subscribe({ session: "watch-b" }, h)); // by name, like sessions.get
+    try {
+      const first = await waitFor(() => gotA.values[0], { what: "the first sessions.watch value" });
+      expect(first).toEqual(await api.sessions.get.query({ session: a.id }));
+      expect(first).toMatchObject({ id: a.id, name: "watch-a", status: "idle" });
+      await waitFor(() => gotB.values[0], { what: "the first sessions.watch value of watch-b" });
+      const before = gotA.values.length;
+
+      // Another session changes (a prompt: running, idle again, usage; then a new name): b's
+      // watcher sees it, a's sends nothing.
+      expectOk(await fleet.cli(["send", b.id, "hello"]));
+      await waitFor(() => gotB.values.find((v) => v.usage.responses >= 1 && v.status === "idle"), { what: "watch-b's reply on its watcher" });
+      expectOk(await fleet.cli(["rename", b.id, "watch-b2"]));
+      await waitFor(() => gotB.values.find((v) => v.name === "watch-b2"), { what: "watch-b's new name on its watcher" });
+      await sleep(500); // a stray value for a would have been sent together with b's
+      expect(gotA.values.length).toBe(before);
+
+      // Its own model switch: the fake provider handles /model, the new model reaches the watcher.
+      const switched = expectOk(await fleet.cli(["model", a.id, "fake-next", "--json"], { timeoutMs: 60_000 })).json<{ model: string; changed: boolean }>();
+      expect(switched).toMatchObject({ model: "fake-next", changed: true });
+      await waitPane(fleet, a.id, "Set model to fake-next");
+      const withModel = await waitFor(() => gotA.values.find((v) => v.model === "fake-next"), { what: "the new model on sessions.watch" });
+      expect(withModel.id).toBe(a.id);
+      expect((await api.sessions.get.query({ session: a.id })).model).toBe("fake-next");
+
+      // Its end.
+      expectOk(await fleet.cli(["kill", a.id]));
+      await waitFor(() => gotA.values.find((v) => v.status === "stopped" || v.status === "crashed"), { what: "watch-a's end on sessions.watch" });
+      expect(gotA.values.every((v) => v.id === a.id)).toBe(true);
+      expect(gotB.values.every((v) => v.id === b.id && v.model !== "fake-next" && v.status !== "stopped" && v.status !== "crashed")).toBe(true);
+      expect(gotA.error).toBeNull();
+      expect(gotB.error).toBeNull();
+    } finally {
+      gotA.stop();
+      gotB.stop();
+      await fleet.cli(["kill", b.id]);
+    }
+  });
+
+  it("sessions.watch: an unknown session is NOT_FOUND, before any value", async () => {
+    const got = collect<unknown>((h) => api.sessions.watch.subscribe({ session: "no-such-session" }, h));
+    try {
+      const error = await waitFor(() => got.error ?? undefined, { what: "the sessions.watch error" });
+      expect(error).toBeInstanceOf(TRPCClientError);
+      expect((error as TRPCClientError<AppRouter>).data).toMatchObject({ code: "NOT_FOUND", appCode: "CODEPIPER_NOT_FOUND" });
+      expect(got.values).toEqual([]);
+    } finally {
+      got.stop();
+    }
+  });
+
+  it("policies.live: policies and sets at once, then again after codepiper policy create and policy-set changes", async () => {
+    type View = { defaultAction: string; version: number; policies: { name: string; sets: string[] }[]; sets: { name: string; isDefault: boolean; policies: string[] }[] };
+    const got = collect<View>((h) => api.policies.live.subscribe(undefined, h));
+    try {
+      const first = await waitFor(() => got.values[0], { what: "the first policies.live value" });
+      expect(first).toEqual({ ...(await api.policies.list.query()), sets: await api.policySets.list.query() });
+
+      expectOk(await fleet.cli(["policy", "create", "--name", "live-deny", "--priority", "7", "--rules", JSON.stringify([{ action: "deny", tool: "Bash", args: { command: "*live-denied*" } }])]));
+      const created = await waitFor(() => got.values.find((v) => v.policies.some((p) => p.name === "live-deny")), { what: "the new policy on policies.live" });
+      expect(created.version).toBeGreaterThan(first.version);
+
+      // Set changes that bundles do not need (a rename, the default set) are still shown live.
+      expectOk(await fleet.cli(["policy-set", "create", "--name", "live-set", "--policy", "live-deny"]));
+      await waitFor(() => got.values.find((v) => v.sets.some((s) => s.name === "live-set" && s.policies.includes("live-deny"))), { what: "the new set on policies.live" });
+      expectOk(await fleet.cli(["policy-set", "default", "live-set"]));
+      await waitFor(() => got.values.find((v) => v.sets.some((s) => s.name === "live-set" && s.isDefault)), { what: "the default set on policies.live" });
+      expectOk(await fleet.cli(["policy-set", "update", "live-set", "--name", "live-set2"]));
+      await waitFor(() => got.values.find((v) => v.sets.some((s) => s.name === "live-set2")), { what: "the renamed set on policies.live" });
+      expect(got.error).toBeNull();
+    } finally {
+      got.stop();
+      await fleet.cli(["policy-set", "default", "--none"]);
     }
   });
 

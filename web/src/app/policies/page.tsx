@@ -2,7 +2,8 @@
 import Link from "next/link";
 import { useRef, useState } from "react";
 import { api } from "@/lib/trpc";
-import { useAction, useQuery } from "@/lib/hooks";
+import type { Outputs } from "@/lib/types";
+import { useAction, useLive } from "@/lib/hooks";
 import { shortId } from "@/lib/format";
 import { useMe } from "@/components/Shell";
 import { Empty, ErrorBox, PageTitle, Status, Time } from "@/components/ui";
@@ -10,6 +11,8 @@ import { PolicyForm, type PolicyView } from "@/components/policies/PolicyForm";
 import { PolicySets } from "@/components/policies/PolicySets";
 import { RuleTester } from "@/components/policies/RuleTester";
 import "./policies.css";
+
+type LiveView = Outputs["policies"]["list"] & { sets: Outputs["policySets"]["list"] };
 
 function Scope({ p }: { p: PolicyView }) {
   if (p.scope === "session" && p.sessionId) {
@@ -24,40 +27,42 @@ function Scope({ p }: { p: PolicyView }) {
 /**
  * Permission policies: what agents may do (allow), may not (deny), or must ask a person about
  * (ask), with the default for calls no rule matches, a tester, and the policy sets sessions start
- * with. Admins edit; everyone else reads and tests.
+ * with. Admins edit; everyone else reads and tests. Live (policies.live): another admin's changes
+ * appear at once; an open editor keeps what the user typed (it edits the policy as it was when
+ * opened, and says so if that policy changed or went away meanwhile).
  */
 export default function PoliciesPage() {
   const me = useMe();
   const admin = me.role === "admin";
-  const list = useQuery(() => api.policies.list.query(), []);
-  const sets = useQuery(() => api.policySets.list.query(), []);
+  const live = useLive<LiveView>((h) => api.policies.live.subscribe(undefined, h), []);
+  const list = live.data;
   // null: no editor open; "new": creating; otherwise the id of the policy being edited.
   const [editing, setEditing] = useState<string | null>(null);
+  // The policy as it was when its editor opened: the form edits (and diffs against) this snapshot,
+  // so a refresh of the list never resets or re-targets what the user is typing.
+  const [opened, setOpened] = useState<PolicyView | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const editorRef = useRef<HTMLDivElement>(null);
   const setDefault = useAction((action: "ask" | "deny") => api.policies.setDefault.mutate({ action }));
-  const policies = list.data?.policies ?? [];
-  const current = editing && editing !== "new" ? (policies.find((p) => p.id === editing) ?? null) : null;
+  const policies = list?.policies ?? [];
+  const current = editing && editing !== "new" ? opened : null;
+  const latest = current ? policies.find((p) => p.id === current.id) : undefined;
+  const staleNote = !current || !list ? null : !latest ? "Someone else deleted this policy meanwhile: saving will fail." : latest.updatedAt !== current.updatedAt ? "Someone else changed this policy since you opened it: saving sends only the fields you changed." : null;
 
-  function reloadAll() {
-    list.reload();
-    sets.reload();
-  }
   function open(target: string) {
     setEditing(target);
+    setOpened(target === "new" ? null : (policies.find((p) => p.id === target) ?? null));
     setNotice(null);
     requestAnimationFrame(() => editorRef.current?.scrollIntoView({ block: "nearest" }));
   }
   function done(message: string) {
     setEditing(null);
     setNotice(message);
-    reloadAll();
   }
   async function changeDefault(action: "ask" | "deny") {
     const res = await setDefault.run(action);
     if (res) {
       setNotice(`Default action is now ${res.defaultAction}: calls no rule matches are ${res.defaultAction === "ask" ? "asked about" : "denied"}.`);
-      list.reload();
     }
   }
 
@@ -70,24 +75,24 @@ export default function PoliciesPage() {
       </p>
 
       <div className="panel toolbar" style={{ alignItems: "center" }}>
-        {list.data ? (
+        {list ? (
           admin ? (
             <span style={{ display: "inline-flex", alignItems: "center", gap: ".5rem" }}>
               <label htmlFor="default-action" style={{ color: "var(--text)" }}>Default action</label>
-              <select id="default-action" value={list.data.defaultAction} onChange={(e) => void changeDefault(e.target.value as "ask" | "deny")} disabled={setDefault.pending} aria-describedby="default-action-hint">
+              <select id="default-action" value={list.defaultAction} onChange={(e) => void changeDefault(e.target.value as "ask" | "deny")} disabled={setDefault.pending} aria-describedby="default-action-hint">
                 <option value="ask">ask</option>
                 <option value="deny">deny</option>
               </select>
             </span>
           ) : (
-            <span>Default action: <Status value={list.data.defaultAction} /></span>
+            <span>Default action: <Status value={list.defaultAction} /></span>
           )
         ) : (
           <span className="muted">Default action: …</span>
         )}
         <span id="default-action-hint" className="hint">When no rule matches: ask a person, or deny. Never allow.</span>
         <span className="spacer" />
-        {list.data ? <span className="hint">Policy version {list.data.version}</span> : null}
+        {list ? <span className="hint">Policy version {list.version}</span> : null}
       </div>
       <ErrorBox error={setDefault.error} />
       <div aria-live="polite">{notice ? <p className="notice">{notice}</p> : null}</div>
@@ -95,6 +100,7 @@ export default function PoliciesPage() {
       {editing !== null && admin ? (
         <div className="panel" ref={editorRef}>
           <h2 style={{ marginTop: 0 }}>{current ? `Edit policy ${current.name}` : "New policy"}</h2>
+          {staleNote ? <p className="warning" role="status">{staleNote}</p> : null}
           <PolicyForm
             key={editing}
             policy={current}
@@ -105,10 +111,10 @@ export default function PoliciesPage() {
         </div>
       ) : null}
 
-      <ErrorBox error={list.error} />
-      {list.loading && !list.data ? <p className="muted">Loading policies…</p> : null}
-      {list.data && policies.length === 0 ? (
-        <Empty>No policies yet: every tool call gets the default action ({list.data.defaultAction}).{admin ? " Create the first policy." : ""}</Empty>
+      <ErrorBox error={live.error} />
+      {!list && !live.error ? <p className="muted">Loading policies…</p> : null}
+      {list && policies.length === 0 ? (
+        <Empty>No policies yet: every tool call gets the default action ({list.defaultAction}).{admin ? " Create the first policy." : ""}</Empty>
       ) : null}
       {policies.length > 0 ? (
         <div className="table-wrap">
@@ -147,11 +153,10 @@ export default function PoliciesPage() {
 
       <h2>Rule tester</h2>
       <div className="panel">
-        <RuleTester sets={sets.data ?? []} />
+        <RuleTester sets={list?.sets ?? []} />
       </div>
 
-      <ErrorBox error={sets.error} />
-      <PolicySets sets={sets.data} policies={policies} admin={admin} loading={sets.loading} onChanged={reloadAll} />
+      <PolicySets sets={list?.sets} policies={policies} admin={admin} loading={!list && !live.error} />
     </>
   );
 }

@@ -1,6 +1,7 @@
 "use client";
 // Policy sets: named groups of policies a session starts with. Admins create, rename, delete them,
-// choose the default for new sessions, and add or remove member policies.
+// choose the default for new sessions, and add or remove member policies. The list is live
+// (policies.live, from the page): results show up there; here only a notice is added.
 import { useId, useState, type FormEvent } from "react";
 import { POLICY_LIMITS } from "@codepiper/core";
 import { api } from "@/lib/trpc";
@@ -20,13 +21,10 @@ function setNameError(name: string): string | null {
   return null;
 }
 
-export function PolicySets({ sets, policies, admin, loading, onChanged }: { sets: SetView[] | undefined; policies: PolicyView[]; admin: boolean; loading: boolean; onChanged: () => void }) {
+export function PolicySets({ sets, policies, admin, loading }: { sets: SetView[] | undefined; policies: PolicyView[]; admin: boolean; loading: boolean }) {
   const [creating, setCreating] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
-  const changed = (message: string) => {
-    setNotice(message);
-    onChanged();
-  };
+  const changed = (message: string) => setNotice(message);
   return (
     <>
       <div className="toolbar" style={{ marginTop: "1.5rem", marginBottom: ".5rem" }}>

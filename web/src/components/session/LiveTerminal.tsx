@@ -39,7 +39,7 @@ export interface PaneSize {
   id: number;
 }
 
-export function LiveTerminal({ sessionId, ended, interactive, onEnded, paneSize }: { sessionId: string; ended: boolean; interactive: boolean; onEnded: () => void; paneSize?: PaneSize | null }) {
+export function LiveTerminal({ sessionId, ended, interactive, onEnded, paneSize }: { sessionId: string; ended: boolean; interactive: boolean; onEnded?: () => void; paneSize?: PaneSize | null }) {
   const boxRef = useRef<HTMLDivElement>(null);
   const hostRef = useRef<HTMLDivElement>(null);
   const streamRef = useRef<TerminalStream | null>(null);
@@ -97,7 +97,7 @@ export function LiveTerminal({ sessionId, ended, interactive, onEnded, paneSize 
             if (!disposed) setInputError(m);
           },
           onEnded: () => {
-            if (!disposed) onEndedRef.current();
+            if (!disposed) onEndedRef.current?.();
           },
         });
         streamRef.current = stream;

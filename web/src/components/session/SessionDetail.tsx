@@ -1,9 +1,9 @@
 "use client";
 import Link from "next/link";
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { isFinalState } from "@codepiper/core/wire/sessions";
 import { api } from "@/lib/trpc";
-import { useAction, useQuery } from "@/lib/hooks";
+import { useAction, useLive, useQuery } from "@/lib/hooks";
 import { compactNumber, dateTime, shortId } from "@/lib/format";
 import type { SessionView } from "@/lib/types";
 import { canOperate, useMe } from "@/components/Shell";
@@ -11,9 +11,6 @@ import { ConfirmButton, CopyButton, ErrorBox, PageTitle, Status, Time } from "@/
 import { LiveTerminal } from "./LiveTerminal";
 import { useSessionEvents } from "./useSessionEvents";
 import { SessionTabs } from "./SessionTabs";
-
-/** Re-reads of the session after `session.*` events are coalesced over this window. */
-const RELOAD_DEBOUNCE_MS = 300;
 
 export function SessionDetail({ ref_ }: { ref_: string }) {
   if (!ref_) {
@@ -29,35 +26,11 @@ export function SessionDetail({ ref_ }: { ref_: string }) {
 
 function Detail({ sessionRef }: { sessionRef: string }) {
   const me = useMe();
-  const session = useQuery(() => api.sessions.get.query({ session: sessionRef }), [sessionRef]);
+  // Live header: sessions.watch yields the view at once and after every change to this session
+  // (state, model, usage, name), whoever made it; the events below feed only the tabs.
+  const session = useLive<SessionView>((h) => api.sessions.watch.subscribe({ session: sessionRef }, h), [sessionRef]);
   const s = session.data;
   const events = useSessionEvents(s?.id);
-  const reload = session.reload;
-
-  // Live header: the session's own events say when it changed (state, model, usage).
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const seen = useRef(0);
-  const scheduleReload = useCallback(() => {
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      reload();
-    }, RELOAD_DEBOUNCE_MS);
-  }, [reload]);
-  useEffect(() => () => {
-    if (timer.current) clearTimeout(timer.current);
-  }, []);
-  useEffect(() => {
-    let changed = false;
-    for (let i = events.events.length - 1; i >= 0; i--) {
-      const e = events.events[i]!;
-      if (e.id <= seen.current) break;
-      if (e.type.startsWith("session.") || e.type === "transcript.usage" || e.type === "transcript.session_meta") changed = true;
-    }
-    const last = events.events.at(-1);
-    if (last) seen.current = Math.max(seen.current, last.id);
-    if (changed) scheduleReload();
-  }, [events.events, scheduleReload]);
 
   // Resizes made while this page is open (events newer than the head at load): viewers follow
   // them. Older ones are history; the snapshot already has the pane's size.
@@ -91,11 +64,11 @@ function Detail({ sessionRef }: { sessionRef: string }) {
   return (
     <>
       <PageTitle actions={<Link className="button" href="/sessions/">All sessions</Link>}>{title}</PageTitle>
-      {session.error ? <ErrorBox error={`Refreshing this session failed: ${session.error}`} /> : null}
+      {session.error ? <ErrorBox error={`Live updates of this session stopped: ${session.error}`} /> : null}
       {events.reconnecting || events.error ? <p className="warning" role="status">Live updates interrupted ({events.error ?? "connection lost"}); reconnecting…</p> : null}
       <Header s={s} />
-      <Actions s={s} ended={ended} onChanged={reload} />
-      <LiveTerminal sessionId={s.id} ended={ended} interactive={canOperate(me)} onEnded={scheduleReload} paneSize={paneSize} />
+      <Actions s={s} ended={ended} />
+      <LiveTerminal sessionId={s.id} ended={ended} interactive={canOperate(me)} paneSize={paneSize} />
       <SessionTabs session={s} events={events} />
     </>
   );
@@ -144,7 +117,8 @@ function Header({ s }: { s: SessionView }) {
   );
 }
 
-function Actions({ s, ended, onChanged }: { s: SessionView; ended: boolean; onChanged: () => void }) {
+/** Results show up in the header through sessions.watch, for this viewer and every other one. */
+function Actions({ s, ended }: { s: SessionView; ended: boolean }) {
   const me = useMe();
   const [model, setModel] = useState("");
   const [note, setNote] = useState<string | null>(null);
@@ -159,7 +133,6 @@ function Actions({ s, ended, onChanged }: { s: SessionView; ended: boolean; onCh
     const res = await action.run();
     if (!res) return;
     setNote(res.queued ? `The host is offline: the request waits and runs when it links again.` : done);
-    onChanged();
   }
 
   async function switchModel(e: FormEvent) {
@@ -171,7 +144,6 @@ function Actions({ s, ended, onChanged }: { s: SessionView; ended: boolean; onCh
     if (!res) return;
     setNote(res.queued ? `The host is offline: the switch to ${value} runs when it links again.` : `Model switched to ${res.model ?? value}.`);
     setModel("");
-    onChanged();
   }
 
   const busy = stop.pending || kill.pending || resume.pending;

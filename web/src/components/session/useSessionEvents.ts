@@ -1,6 +1,6 @@
 "use client";
 // One live event stream per Session page (events.follow filtered by the session), shared by the
-// header (it re-reads the session on `session.*` events), the transcript and the raw event log.
+// transcript and the raw event log (the header follows sessions.watch instead).
 // The WebSocket client resumes the tracked stream from the last id after a reconnect; events are
 // kept in id order, de-duplicated, bounded, and handed to React at most ~10 times a second.
 import { useEffect, useState } from "react";
