@@ -70,6 +70,7 @@ Exit codes:
   6   conflict (name taken, already set up, agent already running, session already ended,
       approval already decided)
   10  agent stopped for good (host revoked or unknown, protocol too old)
+  start --validate prints every check and exits with the code of the first failed one.
 
 Environment: CODEPIPER_URL, CODEPIPER_TOKEN, CODEPIPER_CONFIG_DIR, CODEPIPER_DATA_DIR,
 CODEPIPER_STATE_DIR, CODEPIPER_DATABASE_URL, CODEPIPER_LISTEN, CODEPIPER_LOG_LEVEL.`;

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
-import { AppError, branchNameSchema, type ProviderId, type ValidateResult } from "@codepiper/core";
+import { AppError, branchNameSchema, type ProviderId, type ValidateCheck, type ValidateResult } from "@codepiper/core";
 import type { ProviderFact } from "@codepiper/core";
 
 /**
@@ -70,18 +70,57 @@ async function planWorktree(cwd: string, branch: string): Promise<GitPlan> {
   return { root, branchExists: exists.code === 0, path };
 }
 
-/** Everything `codepiper start --validate` checks, creating nothing. */
-export async function validateStart(input: { provider: ProviderId; cwd: string; worktree: { branch: string } | null }, installed: readonly ProviderFact[]): Promise<ValidateResult> {
-  const provider = findProvider(input.provider, installed);
-  const cwd = checkDirectory(input.cwd);
-  let gitInfo: ValidateResult["git"] = null;
-  if (input.worktree) {
-    const plan = await planWorktree(cwd, input.worktree.branch);
-    if (plan.branchExists) throw new AppError("CODEPIPER_CONFLICT", `branch ${input.worktree.branch} already exists in ${plan.root}: pick a new branch name`);
-    if (existsSync(plan.path)) throw new AppError("CODEPIPER_CONFLICT", `${plan.path} already exists: remove it or pick another branch name`);
-    gitInfo = { root: plan.root, branchExists: plan.branchExists };
+function passed(id: ValidateCheck["id"], detail: string): ValidateCheck {
+  return { id, ok: true, detail, code: null, skipped: false };
+}
+
+function failed(id: ValidateCheck["id"], err: unknown): ValidateCheck {
+  const e = err instanceof AppError ? err : new AppError("CODEPIPER_INTERNAL", err instanceof Error ? err.message : String(err));
+  return { id, ok: false, detail: e.message, code: e.code, skipped: false };
+}
+
+/**
+ * Everything `codepiper start --validate` checks on the host, creating nothing: the provider CLI,
+ * the directory and (when asked for) the worktree, each with its own verdict. With `all: false`
+ * (a real start, or an older control plane) the first problem is thrown instead, as before.
+ */
+export async function validateStart(input: { provider: ProviderId; cwd: string; worktree: { branch: string } | null; all?: boolean }, installed: readonly ProviderFact[]): Promise<ValidateResult> {
+  const checks: ValidateCheck[] = [];
+  let provider: ValidateResult["provider"] = null;
+  try {
+    const found = findProvider(input.provider, installed);
+    provider = { id: found.id, path: found.path, version: found.version };
+    checks.push(passed("provider", `${found.id} ${found.version ?? "(version unknown)"} is installed at ${found.path}`));
+  } catch (err) {
+    checks.push(failed("provider", err));
   }
-  return { ok: true, cwd, provider: { id: provider.id, path: provider.path, version: provider.version }, git: gitInfo };
+  let cwd: string | null = null;
+  try {
+    cwd = checkDirectory(input.cwd);
+    checks.push(passed("directory", cwd !== input.cwd ? `${input.cwd} exists and is a directory (real path ${cwd})` : `${cwd} exists and is a directory`));
+  } catch (err) {
+    checks.push(failed("directory", err));
+  }
+  let gitInfo: ValidateResult["git"] = null;
+  if (!input.worktree) {
+    checks.push(passed("worktree", "no worktree requested"));
+  } else if (cwd === null) {
+    checks.push({ id: "worktree", ok: false, detail: "not checked: the directory must exist first", code: null, skipped: true });
+  } else {
+    const branch = input.worktree.branch;
+    try {
+      const plan = await planWorktree(cwd, branch);
+      gitInfo = { root: plan.root, branchExists: plan.branchExists };
+      if (plan.branchExists) throw new AppError("CODEPIPER_CONFLICT", `branch ${branch} already exists in ${plan.root}: pick a new branch name`);
+      if (existsSync(plan.path)) throw new AppError("CODEPIPER_CONFLICT", `${plan.path} already exists: remove it or pick another branch name`);
+      checks.push(passed("worktree", `${plan.root} is a git repository; branch ${branch} does not exist yet and will be created, with its worktree at ${plan.path}`));
+    } catch (err) {
+      checks.push(failed("worktree", err));
+    }
+  }
+  const problem = checks.find((c) => !c.ok && !c.skipped);
+  if (problem && !input.all) throw new AppError(problem.code ?? "CODEPIPER_INTERNAL", problem.detail);
+  return { ok: checks.every((c) => c.ok), checks, cwd, provider, git: gitInfo };
 }
 
 export async function createWorktree(cwd: string, branch: string): Promise<{ path: string; branch: string; repo: string }> {

@@ -1,8 +1,9 @@
 import { Option, type Command } from "commander";
-import { AppError, BILLING_MODES, PROVIDER_IDS, SESSION_STATES, sessionStartInputSchema, type SessionView } from "@codepiper/core";
+import { AppError, BILLING_MODES, PROVIDER_IDS, SESSION_STATES, sessionStartInputSchema, type SessionView, type ValidateCheck, type ValidateResult } from "@codepiper/core";
 import { call } from "../client.js";
 import { outputFor, withApi } from "../context.js";
-import { table } from "../output.js";
+import { exitCodeOf } from "../exit-codes.js";
+import { printError, table } from "../output.js";
 import { parseIntArg } from "../parse.js";
 import { parseRef } from "../policy-input.js";
 import { parseDimension, parseEnvFlags, parseHostDir, parseModel, parseSessionName, parseWorktree } from "../session-input.js";
@@ -82,6 +83,27 @@ export function startInput(opts: StartOptions, providerArgs: string[], environme
   return parsed.data;
 }
 
+const CHECK_LABELS: Record<ValidateCheck["id"], string> = {
+  workspace: "workspace",
+  host: "host",
+  provider: "provider",
+  name: "name",
+  directory: "directory",
+  worktree: "worktree",
+  policySets: "policy sets",
+  envSets: "env sets",
+};
+
+/** `start --validate`: one line per check (✓ passed, ✗ failed or not checked), then the verdict. */
+export function validationText(v: ValidateResult): string {
+  const width = Math.max(...v.checks.map((c) => CHECK_LABELS[c.id].length), 0);
+  const failed = v.checks.filter((c) => !c.ok).length;
+  return [
+    ...v.checks.map((c) => `${c.ok ? "✓" : "✗"} ${CHECK_LABELS[c.id].padEnd(width)}  ${c.detail}`),
+    v.ok ? "every check passed; nothing was created (--validate)" : `${failed} of ${v.checks.length} checks failed; nothing was created (--validate)`,
+  ].join("\n");
+}
+
 /** The provider arguments must come after `--`: a stray word before it is a typo, not an argument. */
 function providerArgsOf(cmd: Command, args: string[]): string[] {
   if (args.length === 0) return args;
@@ -114,7 +136,7 @@ export function registerSessions(program: Command): void {
     .option("--rows <n>", "terminal rows (default 50)")
     .option("--env-set <set>", "an env set (name or id) whose variables the session gets; repeatable, later sets and --env win", collect, [])
     .option("--policy-set <set>", "a policy set to start with (name or id); repeatable; default: the default set", collect, [])
-    .option("--validate", "check everything (host online, provider installed, directory, branch) and create nothing")
+    .option("--validate", "check everything (host online, provider installed, name, directory, worktree branch, env sets, policy sets), print every check and create nothing; exits with the code of the first failed check")
     .argument("[providerArgs...]", "after --: extra arguments for the provider CLI")
     .addHelpText("after", "\nExamples:\n  id=$(codepiper start -p claude-code -d /home/me/app --env ANTHROPIC_API_KEY --billing api)\n  codepiper start -p codex -d /src/repo --worktree --create-branch fix-123 -- --search")
     .action(async (args: string[], opts: StartOptions, cmd: Command) => {
@@ -123,15 +145,14 @@ export function registerSessions(program: Command): void {
       const res = await withApi(cmd, (h) => call(h, (api) => api.sessions.start.mutate(input)));
       if (input.validateOnly || !res.session) {
         const v = res.validation;
-        out.result(res, () =>
-          [
-            `ok: ${v.provider.id}${v.provider.version ? ` ${v.provider.version}` : ""} at ${v.provider.path}, directory ${v.cwd}`,
-            v.git ? `git repository ${v.git.root}; branch ${input.worktree?.branch ?? "?"} ${v.git.branchExists ? "exists" : "will be created"}` : null,
-            "nothing was created (--validate)",
-          ]
-            .filter(Boolean)
-            .join("\n"),
-        );
+        out.result(res, () => validationText(v));
+        if (!v.ok) {
+          // Exit (and report) with the first problem: the error a real start would fail with.
+          const first = v.checks.find((c) => !c.ok && !c.skipped) ?? v.checks.find((c) => !c.ok);
+          const err = new AppError(first?.code ?? "CODEPIPER_INTERNAL", `validation failed: ${first ? `${first.id}: ${first.detail}` : "the host did not say why"}`);
+          printError(err, out.json);
+          process.exitCode = exitCodeOf(err.code);
+        }
         return;
       }
       const s = res.session;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERROR_CODES } from "../errors.js";
 import { providerIdSchema } from "./host.js";
 import { absolutePathSchema, branchNameSchema, SESSION_LIMITS } from "./sessions.js";
 
@@ -17,6 +18,11 @@ export const ephemeralSpecs = {
     provider: providerIdSchema,
     cwd: absolutePathSchema,
     worktree: z.object({ branch: branchNameSchema }).nullable(),
+    /**
+     * true: answer every check with its own verdict (`ok: false` when one failed). false (what a
+     * real start and older control planes send): fail with the first problem's error instead.
+     */
+    all: z.boolean().optional(),
   }),
   /** Types text literally; `enter` presses Enter after it (and makes sure the provider got it). */
   "input.text": z.object({ sessionId, text: z.string().max(SESSION_LIMITS.textBytes), enter: z.boolean() }),
@@ -88,11 +94,36 @@ export const terminalPushSchema = z.object({
 });
 export type TerminalPush = z.infer<typeof terminalPushSchema>;
 
-/** What `session.validate` answers: everything checked, nothing created. */
+/**
+ * The checks of `codepiper start --validate`, in the order a real start runs them (and fails on the
+ * first problem): `workspace` only when one is named; `directory` and `worktree` run on the host.
+ */
+export const VALIDATE_CHECK_IDS = ["workspace", "host", "provider", "name", "directory", "worktree", "policySets", "envSets"] as const;
+export type ValidateCheckId = (typeof VALIDATE_CHECK_IDS)[number];
+
+/** One check and its own verdict. */
+export const validateCheckSchema = z.object({
+  id: z.enum(VALIDATE_CHECK_IDS),
+  ok: z.boolean(),
+  /** What was found (ok) or what is wrong and how to fix it (failed). */
+  detail: z.string().max(4000),
+  /** A failed check: the error a real start fails with here (the CLI's exit code follows from it). */
+  code: z.enum(ERROR_CODES).nullable().default(null),
+  /** Not run because an earlier check it needs failed (e.g. the worktree when the directory is missing); `ok` is false. */
+  skipped: z.boolean().default(false),
+});
+export type ValidateCheck = z.infer<typeof validateCheckSchema>;
+
+/**
+ * What `session.validate` (and `sessions.start({ validateOnly: true })`) answers: every check with
+ * its own verdict, nothing created. `ok` is true when every check passed. `cwd`, `provider` and
+ * `git` are what the host found (null when that check failed or did not run).
+ */
 export const validateResultSchema = z.object({
-  ok: z.literal(true),
-  cwd: z.string(),
-  provider: z.object({ id: providerIdSchema, path: z.string(), version: z.string().nullable() }),
+  ok: z.boolean(),
+  checks: z.array(validateCheckSchema).default([]),
+  cwd: z.string().nullable(),
+  provider: z.object({ id: providerIdSchema, path: z.string(), version: z.string().nullable() }).nullable(),
   git: z.object({ root: z.string(), branchExists: z.boolean() }).nullable(),
 });
 export type ValidateResult = z.infer<typeof validateResultSchema>;

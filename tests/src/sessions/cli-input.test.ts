@@ -79,11 +79,39 @@ describe("codepiper start: bad input", () => {
 
   it("--validate checks everything and creates nothing", async () => {
     const res = expectOk(await fleet.cli(["start", "-p", "claude-code", "-d", projectDir, "--env", "FOO=bar", "--validate", "--json"]));
-    const body = res.json<{ session: unknown; validation: { ok: boolean; cwd: string; provider: { id: string; path: string } } }>();
+    const body = res.json<{ session: unknown; validation: { ok: boolean; cwd: string; provider: { id: string; path: string }; checks: { id: string; ok: boolean; detail: string; code: string | null }[] } }>();
     expect(body.session).toBeNull();
     expect(body.validation).toMatchObject({ ok: true, provider: { id: "claude-code", path: "/bin/true" } });
+    // Every check, each with its own verdict.
+    expect(body.validation.checks.map((c) => c.id)).toEqual(["host", "provider", "name", "directory", "worktree", "policySets", "envSets"]);
+    expect(body.validation.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(body.validation.checks.find((c) => c.id === "provider")?.detail).toMatch(/claude-code .* is installed at \/bin\/true/);
+    expect(body.validation.checks.find((c) => c.id === "directory")?.detail).toContain(body.validation.cwd);
     const human = expectOk(await fleet.cli(["start", "-p", "claude-code", "-d", projectDir, "--validate"]));
-    expect(human.stdout).toContain("nothing was created");
+    expect(human.stdout).toMatch(/^✓ host +h1 is online and linked/m);
+    expect(human.stdout).toMatch(/^✓ directory +/m);
+    expect(human.stdout).not.toContain("✗");
+    expect(human.stdout).toContain("every check passed; nothing was created");
+    expect(await sessionCount()).toBe(0);
+  });
+
+  it("--validate reports every problem at once, not only the first, and exits with the first one's code", async () => {
+    const res = await fleet.cli(["start", "-p", "codex", "-d", "/nonexistent/codepiper-test/dir", "--worktree", "--create-branch", "fix-1", "--policy-set", "no-such-set", "--validate", "--json"]);
+    expect(res.code).toBe(4);
+    expect(res.error()?.code).toBe("CODEPIPER_PROVIDER_MISSING");
+    const v = res.json<{ validation: { ok: boolean; checks: { id: string; ok: boolean; skipped: boolean; code: string | null; detail: string }[] } }>().validation;
+    expect(v.ok).toBe(false);
+    expect(v.checks.map((c) => [c.id, c.ok, c.skipped])).toEqual([
+      ["host", true, false],
+      ["provider", false, false],
+      ["name", true, false],
+      ["directory", false, false],
+      // Needs the directory: not checked, and said so.
+      ["worktree", false, true],
+      ["policySets", false, false],
+      ["envSets", true, false],
+    ]);
+    expect(v.checks.find((c) => c.id === "policySets")).toMatchObject({ code: "CODEPIPER_NOT_FOUND", detail: expect.stringMatching(/no-such-set/) });
     expect(await sessionCount()).toBe(0);
   });
 });

@@ -84,6 +84,45 @@ describe("session lifecycle with the scripted provider", () => {
     expect(res.stderr).toMatch(/claude-code 9\.9\.9/);
   });
 
+  it("--validate reports every failed check at once: missing provider, taken name, missing directory", async () => {
+    await startSession(fleet, [...host.startArgs(), "--name", "taken-name"]);
+    const res = await fleet.cli(["start", "-p", "codex", "-d", "/nonexistent/codepiper-test/dir", "--host", "h1", "--name", "taken-name", "--env-set", "no-such-env", "--validate", "--json"]);
+    // The exit code of the first failed check, i.e. what a real start would fail with (provider: 4).
+    expect(res.code).toBe(4);
+    expect(res.error()?.code).toBe("CODEPIPER_PROVIDER_MISSING");
+    const body = res.json<{ session: null; validation: { ok: boolean; checks: { id: string; ok: boolean; detail: string; code: string | null }[] } }>();
+    expect(body.session).toBeNull();
+    expect(body.validation.ok).toBe(false);
+    const byId = Object.fromEntries(body.validation.checks.map((c) => [c.id, c]));
+    expect(body.validation.checks.map((c) => c.id)).toEqual(["host", "provider", "name", "directory", "worktree", "policySets", "envSets"]);
+    expect(byId.host).toMatchObject({ ok: true });
+    expect(byId.provider).toMatchObject({ ok: false, code: "CODEPIPER_PROVIDER_MISSING" });
+    expect(byId.provider!.detail).toMatch(/no codex CLI/);
+    expect(byId.name).toMatchObject({ ok: false, code: "CODEPIPER_CONFLICT" });
+    expect(byId.name!.detail).toMatch(/taken-name/);
+    expect(byId.directory).toMatchObject({ ok: false, code: "CODEPIPER_NOT_FOUND" });
+    expect(byId.directory!.detail).toMatch(/\/nonexistent\/codepiper-test\/dir does not exist/);
+    expect(byId.worktree).toMatchObject({ ok: true });
+    expect(byId.envSets).toMatchObject({ ok: false, code: "CODEPIPER_NOT_FOUND" });
+    expect(byId.policySets).toMatchObject({ ok: true });
+
+    // The same in human form: one ✓/✗ line per check, then the first problem on stderr.
+    const human = await fleet.cli(["start", "-p", "codex", "-d", "/nonexistent/codepiper-test/dir", "--host", "h1", "--name", "taken-name", "--validate"]);
+    expect(human.code).toBe(4);
+    expect(human.stdout).toMatch(/^✓ host +h1 is online/m);
+    expect(human.stdout).toMatch(/^✗ provider +host h1 has no codex CLI/m);
+    expect(human.stdout).toMatch(/^✗ name +.*taken-name/m);
+    expect(human.stdout).toMatch(/^✗ directory +.*does not exist/m);
+    expect(human.stdout).toContain("3 of 7 checks failed; nothing was created");
+    expect(human.stderr).toMatch(/validation failed: provider: .*\[CODEPIPER_PROVIDER_MISSING\]/);
+
+    // A real start still stops at the first problem, with the same code as before.
+    const real = await fleet.cli(["start", "-p", "codex", "-d", "/nonexistent/codepiper-test/dir", "--host", "h1", "--name", "taken-name", "--json"]);
+    expect(real.code).toBe(4);
+    expect(real.error()?.code).toBe("CODEPIPER_PROVIDER_MISSING");
+    expect(real.stdout).toBe("");
+  });
+
   it("malformed and enormous transcript lines become warning events and tailing continues", async () => {
     const s = await startSession(fleet, host.startArgs());
     await waitSessionStatus(fleet, s.id, "idle");
@@ -106,6 +145,10 @@ describe("session lifecycle with the scripted provider", () => {
     git("commit", "-q", "-m", "init");
     const check = await fleet.cli([...host.startArgs({ cwd: repo }), "--worktree", "--create-branch", "feature/x", "--validate", "--json"]);
     expectOk(check);
+    const checked = check.json<{ validation: { ok: boolean; checks: { id: string; ok: boolean; detail: string }[] } }>().validation;
+    expect(checked.ok).toBe(true);
+    expect(checked.checks.every((c) => c.ok)).toBe(true);
+    expect(checked.checks.find((c) => c.id === "worktree")?.detail).toMatch(/branch feature\/x does not exist yet/);
     expect((await fleet.cli(["sessions", "--json"])).json<{ cwd: string }[]>().some((x) => x.cwd.includes("feature-x"))).toBe(false);
     const s = await startSession(fleet, [...host.startArgs({ cwd: repo }), "--worktree", "--create-branch", "feature/x"]);
     const worktree = join(`${repo}.worktrees`, "feature-x");
@@ -118,6 +161,8 @@ describe("session lifecycle with the scripted provider", () => {
     const again = await fleet.cli([...host.startArgs({ cwd: repo }), "--worktree", "--create-branch", "feature/x", "--validate"]);
     expect(again.code).toBe(6);
     expect(again.stderr).toMatch(/already exists/);
+    expect(again.stdout).toMatch(/^✗ worktree +branch feature\/x already exists/m);
+    expect(again.stdout).toMatch(/^✓ directory /m);
   });
 
   it("terminal streaming: a 1 MiB burst reaches a follower whole, and input keys reach the pane", async () => {

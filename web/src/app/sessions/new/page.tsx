@@ -9,7 +9,7 @@ import { redirectToLogin, useLive, useQuery } from "@/lib/hooks";
 import type { HostView, Inputs, Outputs } from "@/lib/types";
 import { canOperate, useMe } from "@/components/Shell";
 import { ErrorBox, PageTitle } from "@/components/ui";
-import { failedCheck, failedChecks, passedChecks, type Check, type CheckPlan } from "@/components/sessions/checks";
+import { checksOf, type Check } from "@/components/sessions/checks";
 
 type StartInput = Inputs["sessions"]["start"];
 type Provider = NonNullable<StartInput["provider"]>;
@@ -163,7 +163,6 @@ function StartForm() {
     worktree: branch.trim() ? { branch: branch.trim() } : undefined,
   };
   const key = JSON.stringify(input);
-  const plan: CheckPlan = { workspace: ws?.name ?? null, host: effectiveHostName || null, provider: effectiveProvider || null, name: input.name ?? null, cwd: input.cwd ?? ws?.path ?? null, branch: input.worktree?.branch ?? null };
   const current = validated && validated.key === key ? validated : null;
 
   /** Validates on the host; returns true when every check passed. */
@@ -171,15 +170,12 @@ function StartForm() {
     setServerError(null);
     try {
       const res = await api.sessions.start.mutate({ ...input, validateOnly: true });
-      setValidated({ key, checks: passedChecks(plan, res.validation), ok: true });
-      return true;
+      setValidated({ key, checks: checksOf(res.validation), ok: res.validation.ok });
+      return res.validation.ok;
     } catch (err) {
-      if (failedCheck(appCodeOf(err), messageOf(err)) === null) {
-        setValidated(null);
-        setServerError(messageOf(err));
-      } else {
-        setValidated({ key, checks: failedChecks(plan, err), ok: false });
-      }
+      // Every check comes back in the answer; an error here is not about the form (network, login, a bad request).
+      setValidated(null);
+      setServerError(messageOf(err));
       if (appCodeOf(err) === "CODEPIPER_UNAUTHENTICATED") redirectToLogin();
       return false;
     }
@@ -396,7 +392,7 @@ function ValidationResult({ result, stale }: { result: Validated | null; stale: 
       {result ? (
         <div className={result.ok ? "notice" : "error"} data-testid="validation-result">
           <p style={{ margin: "0 0 .5rem", fontWeight: 600 }}>
-            {result.ok ? "Everything checked out: the session can start. Nothing was created." : "The session cannot start as it is: fix the problem below."}
+            {result.ok ? "Everything checked out: the session can start. Nothing was created." : `The session cannot start as it is: fix the ${result.checks.filter((c) => c.state === "problem").length === 1 ? "problem" : "problems"} below.`}
           </p>
           <ul className="checks">
             {result.checks.map((c) => (
