@@ -39,7 +39,8 @@ describe("chaos: SIGKILL / restart the control plane", () => {
         expect(server.child.signalCode).toBe("SIGKILL");
       } else {
         // Graceful: the control plane closes every link (4503) and exits 0.
-        expect(await server.stop()).toEqual({ code: 0, signal: null });
+        const stopped = await server.stop();
+        expect(stopped, `the control plane's exit (stderr tail: ${server.stderr.slice(-2000)})`).toEqual({ code: 0, signal: null });
       }
       expect(agents.every((a) => a.running)).toBe(true);
 

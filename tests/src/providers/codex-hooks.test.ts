@@ -137,6 +137,9 @@ describe.skipIf(!bins.codex)("real Codex: native hooks, notify, resume", () => {
   });
 
   it("codex resume <thread> continues the same thread and rollout file", async () => {
+    // Keep the tmux server alive across the kill: killing its last session makes it exit, and a
+    // new-session racing that exit fails with "server exited unexpectedly".
+    await tmux(sock, env.env, ["new-session", "-d", "-s", "keep", "--", "sleep", "600"]);
     await tmux(sock, env.env, ["kill-session", "-t", name]);
     await start([env.bin, "resume", threadId, ...hookArgs]);
     await prompt("after resume hello");
