@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_DIR, REPO_ROOT, RESULTS_DIR, fmt, machineInfo, type ResultFile } from "./lib.js";
 
-const BENCHES = ["ingest", "hosts", "agent-idle", "agent-sessions", "hooks", "policy", "keystroke", "transcript", "dashboard"] as const;
+const BENCHES = ["ingest", "hosts", "agent-idle", "agent-sessions", "hooks", "policy", "keystroke", "transcript", "dashboard", "usage"] as const;
 const DEADLINE_MS = 5 * 60_000 + 30_000;
 
 const onlyArg = process.argv.indexOf("--only");

@@ -1,11 +1,11 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.js";
-import { topics } from "../bus/bus.js";
 import { actorOf } from "../identity.js";
 import type { Services } from "../services.js";
 import { resolveSession } from "../sessions/resolve.js";
 import { operatorProcedure, router, viewerProcedure } from "../trpc.js";
+import { followApprovals } from "./follow.js";
 import { APPROVAL_STATUSES, approvalViewSchema, decideApproval, findApproval, toApprovalView, type ApprovalView } from "./service.js";
 
 async function views(services: Services, where: { status?: string; sessionId?: string }, limit: number): Promise<ApprovalView[]> {
@@ -30,27 +30,13 @@ export const approvalsRouter = router({
     return toApprovalView(row, host?.name ?? row.hostId);
   }),
 
-  /** Live inbox: the pending requests now, then every request and decision as it happens. */
+  /**
+   * Live inbox: the pending requests now, then every request and decision as it happens
+   * (followApprovals). Each is tracked as `id:status`; a client reconnecting with its lastEventId
+   * gets the pending inbox again, then the changes from then on.
+   */
   follow: viewerProcedure.subscription(async function* ({ ctx, signal }) {
-    const services = ctx.services;
-    // Last status sent per approval. The first pass sends only what is pending (the inbox);
-    // later passes send whatever is new or changed (arrivals and decisions).
-    const seen = new Map<string, string>();
-    let primed = false;
-    while (!signal?.aborted) {
-      const stop = new AbortController();
-      const woken = services.bus.next(topics.approvals, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
-      const current = (await views(services, {}, 200)).reverse();
-      for (const view of current) {
-        if (seen.get(view.id) === view.status) continue;
-        seen.set(view.id, view.status);
-        if (!primed && view.status !== "pending") continue;
-        yield tracked(`${view.id}:${view.status}`, view);
-      }
-      primed = true;
-      await woken;
-      stop.abort();
-    }
+    for await (const view of followApprovals(ctx.services, signal)) yield tracked(`${view.id}:${view.status}`, view);
   }),
 
   decide: operatorProcedure

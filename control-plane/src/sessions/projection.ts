@@ -1,6 +1,6 @@
 import { isFinalState, sessionStateEventSchema, type OutboxEvent } from "@codepiper/core";
 import { z } from "zod";
-import { rawExec, dateTimeForRawSql, type DbHandle, type DbTx } from "../db/index.js";
+import { dateTimeForRawSql, toProviderPlaceholders, type DbHandle, type DbTx, type RawParam } from "../db/index.js";
 import type { Logger } from "../log.js";
 
 /**
@@ -44,7 +44,7 @@ export async function ownedSessionIds(tx: DbTx, hostId: string, events: readonly
 }
 
 export async function projectSessionEvents(db: DbHandle, tx: DbTx, hostId: string, events: readonly OutboxEvent[], log: Logger): Promise<void> {
-  const usage: unknown[][] = [];
+  const usage: UsageRow[] = [];
   for (const e of events) {
     if (!e.sessionId) continue;
     if (e.type === "session.state") {
@@ -82,16 +82,57 @@ export async function projectSessionEvents(db: DbHandle, tx: DbTx, hostId: strin
       const parsed = usagePayloadSchema.safeParse(e.payload);
       if (!parsed.success) continue;
       const u = parsed.data;
-      usage.push([hostId, e.sessionId, u.messageId, u.model, u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheCreationTokens, dateTimeForRawSql(db.provider, new Date(e.at))]);
+      usage.push({ hostId, sessionId: e.sessionId, ...u, at: dateTimeForRawSql(db.provider, new Date(e.at)) });
     }
   }
-  const at = db.provider === "postgresql" ? "CAST(? AS timestamp(3))" : "?";
-  for (const row of usage) {
-    await rawExec(
-      db,
-      `INSERT INTO "Usage" ("hostId", "sessionId", "messageId", "model", "inputTokens", "outputTokens", "cacheReadTokens", "cacheCreationTokens", "at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${at}) ON CONFLICT ("sessionId", "messageId") DO NOTHING`,
-      row as (string | number)[],
-      tx,
+  await insertUsageIgnoringDuplicates(db, tx, usage);
+}
+
+/** One Usage row; `at` already in the provider's raw-SQL DateTime form (dateTimeForRawSql). */
+interface UsageRow extends z.infer<typeof usagePayloadSchema> {
+  hostId: string;
+  sessionId: string;
+  at: string;
+}
+
+const USAGE_COLUMNS = ["hostId", "sessionId", "messageId", "model", "inputTokens", "outputTokens", "cacheReadTokens", "cacheCreationTokens", "at"] as const;
+/** SQLite's SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32): rows per multi-row VALUES statement. */
+const SQLITE_USAGE_ROWS_PER_STATEMENT = Math.floor(32766 / USAGE_COLUMNS.length);
+
+/**
+ * Stores a batch's usage in one statement (SQLite: one per 3,640 rows), `ON CONFLICT ("sessionId",
+ * "messageId") DO NOTHING`: a message re-reported (a replayed batch, a tailer re-reading its
+ * transcript after a restart) is counted once. One INSERT per row made usage-heavy batches ingest
+ * at a third of the event rate (tests/bench/usage.ts). Prisma's createMany cannot do this on both
+ * providers: `skipDuplicates` is not supported on SQLite. Same shapes as insertEventsIgnoringDuplicates.
+ */
+async function insertUsageIgnoringDuplicates(db: DbHandle, tx: DbTx, rows: readonly UsageRow[]): Promise<void> {
+  // The first report of a message wins, as it did row by row: duplicates inside the batch are
+  // dropped here, so the statement never depends on the order PostgreSQL inserts unnest's rows in.
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => {
+    const key = `${r.sessionId}\u0000${r.messageId}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (unique.length === 0) return;
+  const columns = USAGE_COLUMNS.map((c) => `"${c}"`).join(", ");
+  const conflict = `ON CONFLICT ("sessionId", "messageId") DO NOTHING`;
+  if (db.provider === "postgresql") {
+    // One array parameter per column (9 parameters whatever the batch size), as the events insert does.
+    const cols = USAGE_COLUMNS.map((c) => unique.map((r) => r[c]));
+    await tx.$executeRawUnsafe(
+      `INSERT INTO "Usage" (${columns}) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[], $9::timestamp(3)[]) ${conflict}`,
+      ...cols,
     );
+    return;
+  }
+  for (let start = 0; start < unique.length; start += SQLITE_USAGE_ROWS_PER_STATEMENT) {
+    const chunk = unique.slice(start, start + SQLITE_USAGE_ROWS_PER_STATEMENT);
+    const params: RawParam[] = chunk.flatMap((r) => USAGE_COLUMNS.map((c) => r[c]));
+    const tuple = `(${USAGE_COLUMNS.map(() => "?").join(", ")})`;
+    const sql = `INSERT INTO "Usage" (${columns}) VALUES ${chunk.map(() => tuple).join(", ")} ${conflict}`;
+    await tx.$executeRawUnsafe(toProviderPlaceholders(db.provider, sql, params.length), ...params);
   }
 }
