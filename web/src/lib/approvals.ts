@@ -20,8 +20,27 @@ function emit() {
   for (const l of listeners) l();
 }
 
+/**
+ * After the subscription (re)starts, what we still hold as pending may have been decided while we
+ * were disconnected (the feed restarts from the pending inbox, not from where it stopped): ask for
+ * the pending list and re-read whatever we hold as pending that is no longer in it.
+ */
+async function settleStalePending(): Promise<void> {
+  const pendingNow = new Set((await api.approvals.list.query({ status: "pending", limit: 1000 })).map((a) => a.id));
+  const stale = [...approvals.values()].filter((a) => a.status === "pending" && !pendingNow.has(a.id));
+  for (const a of stale) {
+    const fresh = await api.approvals.get.query({ id: a.id }).catch(() => null);
+    if (fresh) approvals.set(a.id, fresh);
+    else approvals.delete(a.id);
+  }
+  if (stale.length) emit();
+}
+
 function start() {
   sub = api.approvals.follow.subscribe(undefined, {
+    onStarted: () => {
+      if ([...approvals.values()].some((a) => a.status === "pending")) void settleStalePending().catch(() => undefined);
+    },
     onData: (tracked) => {
       approvals.set(tracked.data.id, tracked.data);
       connectionError = null;
