@@ -12,11 +12,10 @@
 // the baseline (these machines are noisy and shared: compare with it).
 import { spawn } from "node:child_process";
 import { Fleet, waitFor } from "../src/support/index.js";
-import { MiB, budget, cpuSeconds, fmt, median, printFigures, round, rssBytes, writeResult, type Figure } from "./lib.js";
+import { MiB, budget, cpuSeconds, fmt, median, printFigures, round, rssBytes, writeResult, type Figure, numberArg } from "./lib.js";
 
 const WINDOW_MS = 30_000;
-const i = process.argv.indexOf("--windows");
-const WINDOWS = i > 0 ? Number(process.argv[i + 1]) : 3;
+const WINDOWS = numberArg("--windows", 3);
 const RSS_TARGET = 80 * 1e6; // "80 MB"
 const CPU_TARGET_PERCENT = 0.5; // "≈ 0": under half a percent of one core
 

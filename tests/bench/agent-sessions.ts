@@ -14,15 +14,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { waitFor } from "../src/support/index.js";
-import { MiB, budget, cpuSeconds, fmt, median, pool, printFigures, round, rssBytes, writeResult, type Figure, runBench } from "./lib.js";
+import { MiB, budget, cpuSeconds, fmt, median, pool, printFigures, round, rssBytes, writeResult, type Figure, runBench, numberArg } from "./lib.js";
 import { startSessionBench } from "./session-lib.js";
 
-const argN = (flag: string, dflt: number) => {
-  const i = process.argv.indexOf(flag);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const SESSIONS = argN("--sessions", 10);
-const WINDOWS = argN("--windows", 3);
+const SESSIONS = numberArg("--sessions", 10);
+const WINDOWS = numberArg("--windows", 3);
 const WINDOW_MS = 20_000;
 const RSS_TARGET = 80 * 1e6;
 const CPU_TARGET_PERCENT = 0.5;

@@ -18,15 +18,11 @@
 //     must meet too, xterm's per-frame rendering included.
 import { ADMIN } from "../src/support/index.js";
 import { loginViaUi, newPage, openBrowser } from "../src/support/browser.js";
-import { budget, fmt, median, percentile, printFigures, round, runBench, writeResult, type Figure } from "./lib.js";
+import { budget, fmt, median, percentile, printFigures, round, runBench, writeResult, type Figure, numberArg } from "./lib.js";
 import { startSessionBench } from "./session-lib.js";
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const RUNS = arg("--runs", 5);
-const N = arg("--n", 100);
+const RUNS = numberArg("--runs", 5);
+const N = numberArg("--n", 100);
 const WARMUP = 10;
 const BURST_BYTES = 1024 * 1024;
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";

@@ -24,15 +24,11 @@ import { join } from "node:path";
 import { startHookServer } from "@codepiper/agent/hooks/server";
 import { createAgentLogger } from "@codepiper/agent/log";
 import { tempDir } from "../src/support/tmp.js";
-import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure, runBench } from "./lib.js";
+import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure, runBench, numberArg } from "./lib.js";
 import { preToolUsePayload, startSessionBench, timeProcess } from "./session-lib.js";
 
-const argN = (flag: string, dflt: number) => {
-  const i = process.argv.indexOf(flag);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const N_HTTP = argN("--http", 2000);
-const N_FORWARD = argN("--forward", 100);
+const N_HTTP = numberArg("--http", 2000);
+const N_FORWARD = numberArg("--forward", 100);
 const WARMUP = 50;
 const HOOK_FORWARD = join(REPO_ROOT, "cli", "dist", "hook-forward.cjs");
 

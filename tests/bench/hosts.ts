@@ -45,15 +45,12 @@ import {
   rssBytes,
   writeResult,
   type Figure,
+  numberArg,
 } from "./lib.js";
 
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
-}
-const N = argValue("--hosts", 1000);
-const SIMS = argValue("--sims", 2);
-const WINDOW_S = argValue("--window", 35);
+const N = numberArg("--hosts", 1000);
+const SIMS = numberArg("--sims", 2);
+const WINDOW_S = numberArg("--window", 35);
 const usePg = process.argv.includes("--pg");
 const profileDir = process.argv.includes("--profile") ? process.argv[process.argv.indexOf("--profile") + 1] : undefined;
 const RSS_TARGET = 1024 * MiB;

@@ -16,12 +16,11 @@
 // back, no sleep: the best case for polling) directly on the agent's tmux socket.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { budget, fmt, percentile, printFigures, round, writeResult, type Figure, runBench } from "./lib.js";
+import { budget, fmt, percentile, printFigures, round, writeResult, type Figure, runBench, numberArg } from "./lib.js";
 import { startSessionBench } from "./session-lib.js";
 
 const run = promisify(execFile);
-const i = process.argv.indexOf("--n");
-const N = i > 0 ? Number(process.argv[i + 1]) : 300;
+const N = numberArg("--n", 300);
 const WARMUP = 20;
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 

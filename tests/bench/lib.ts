@@ -16,6 +16,15 @@ export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, "results");
 export const REPO_ROOT = join(BENCH_DIR, "..", "..");
 
+/** A numeric command-line flag (`--n 100`), or its default when absent; a value that is not a positive number stops the bench. */
+export function numberArg(flag: string, fallback: number): number {
+  const i = process.argv.indexOf(flag);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag} needs a positive number, not ${JSON.stringify(process.argv[i + 1] ?? "")}`);
+  return value;
+}
+
 /** One line of the summary table. `pass` is null when the figure has no target (informational). */
 export interface Figure {
   figure: string;

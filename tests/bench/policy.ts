@@ -26,17 +26,13 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { compilePolicies, type EnginePolicy, type PolicyRequest, type PolicyRule } from "@codepiper/core";
-import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure, runBench } from "./lib.js";
+import { budget, fmt, percentile, printFigures, REPO_ROOT, round, writeResult, type Figure, runBench, numberArg } from "./lib.js";
 import { preToolUsePayload, startSessionBench, timeProcess } from "./session-lib.js";
 
-const argN = (flag: string, dflt: number) => {
-  const i = process.argv.indexOf(flag);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const SIZES = [1, 100, 1000] as const;
-const N_ENGINE = argN("--engine", 20_000);
-const N_HTTP = argN("--http", 1000);
-const N_FORWARD = argN("--forward", 60);
+const N_ENGINE = numberArg("--engine", 20_000);
+const N_HTTP = numberArg("--http", 1000);
+const N_FORWARD = numberArg("--forward", 60);
 const WARMUP = 50;
 const HOOK_FORWARD = join(REPO_ROOT, "cli", "dist", "hook-forward.cjs");
 

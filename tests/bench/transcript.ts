@@ -21,14 +21,10 @@ import { createAgentLogger } from "@codepiper/agent/log";
 import { Outbox } from "@codepiper/agent/outbox";
 import { TranscriptTailer } from "@codepiper/agent/sessions/tailer";
 import { tempDir } from "../src/support/tmp.js";
-import { budget, fmt, median, printFigures, round, writeResult, type Figure, runBench } from "./lib.js";
+import { budget, fmt, median, printFigures, round, writeResult, type Figure, runBench, numberArg } from "./lib.js";
 
-const argN = (flag: string, dflt: number) => {
-  const i = process.argv.indexOf(flag);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const TARGET_MB = argN("--mb", 50);
-const RUNS = argN("--runs", 3);
+const TARGET_MB = numberArg("--mb", 50);
+const RUNS = numberArg("--runs", 3);
 const MB = 1e6;
 
 const SESSION = "2a12e0e1-b0dd-4b6f-ba11-1aa3d487567e";

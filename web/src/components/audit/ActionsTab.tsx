@@ -2,47 +2,17 @@
 // audit.actions: newest first, filtered on the server by actor (exact), action (exact, or a prefix
 // ending in `.*`) and time. "Load more" asks for the next page, older than the last row shown (the
 // API's `beforeId` cursor); a page shorter than the page size is the last one.
-import { useMemo, useRef, useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { api } from "@/lib/trpc";
-import { useAction, useQuery } from "@/lib/hooks";
+import { useQuery } from "@/lib/hooks";
 import { useMe } from "@/components/Shell";
 import { Empty, ErrorBox, Time } from "@/components/ui";
 import { FieldError } from "@/components/forms/FieldError";
+import { LoadMore, useCursorPages } from "./paging";
 
 const PAGE = 100;
 /** The server's rule for the action filter: an action, or a prefix ending in `.*`. */
 const ACTION_FILTER = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?$/;
-
-/**
- * Newest-first rows read a page at a time with the audit API's `beforeId` cursor. The first page
- * loads whenever `key` changes (a new filter); `loadMore` appends the rows older than the last one
- * shown. Pages fetched for an earlier filter are dropped.
- */
-export function useCursorPages<T extends { id: number }>(fetchPage: (beforeId: string | undefined) => Promise<T[]>, key: readonly unknown[], size: number) {
-  const first = useQuery(() => fetchPage(undefined), key);
-  const [older, setOlder] = useState<{ base: T[] | undefined; rows: T[]; done: boolean }>({ base: undefined, rows: [], done: false });
-  const firstRef = useRef(first.data);
-  firstRef.current = first.data;
-  const more = useAction(fetchPage);
-  const [moreBase, setMoreBase] = useState<T[] | undefined>(undefined); // the first page the last "more" belonged to
-
-  const extra = first.data !== undefined && older.base === first.data ? older : null;
-  const rows = first.data === undefined ? undefined : extra ? [...first.data, ...extra.rows] : first.data;
-  const done = first.data === undefined ? false : extra && extra.rows.length > 0 ? extra.done : first.data.length < size;
-
-  async function loadMore() {
-    const base = first.data;
-    const last = rows?.[rows.length - 1];
-    if (!base || !last || more.pending) return;
-    setMoreBase(base);
-    const page = await more.run(String(last.id));
-    if (page === undefined || firstRef.current !== base) return; // failed (more.error says why), or the filter changed meanwhile
-    setOlder((o) => ({ base, rows: [...(o.base === base ? o.rows : []), ...page], done: page.length < size }));
-  }
-
-  const moreError = more.error && moreBase === first.data ? more.error : null;
-  return { rows, error: first.error ?? moreError, loading: first.loading, loadingMore: more.pending, done, loadMore };
-}
 
 function details(d: unknown): string {
   if (d === null || d === undefined) return "";
@@ -163,10 +133,7 @@ export function ActionsTab() {
           </table>
         </div>
       ) : null}
-      <div className="button-row" style={{ marginTop: ".75rem" }}>
-        <span className="muted" aria-live="polite">{rows.rows && list.length > 0 ? `${list.length} newest loaded${rows.done ? ". No more entries." : "."}` : ""}</span>
-        {rows.rows && list.length > 0 && !rows.done ? <button type="button" onClick={() => void rows.loadMore()} disabled={rows.loading || rows.loadingMore}>{rows.loadingMore ? "Loading…" : "Load more"}</button> : null}
-      </div>
+      <LoadMore pages={rows} shown={list.length} />
     </>
   );
 }

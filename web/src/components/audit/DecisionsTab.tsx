@@ -7,7 +7,7 @@ import { api } from "@/lib/trpc";
 import { useQuery } from "@/lib/hooks";
 import type { Inputs } from "@/lib/types";
 import { Empty, ErrorBox, Status, Time } from "@/components/ui";
-import { useCursorPages } from "./ActionsTab";
+import { LoadMore, useCursorPages } from "./paging";
 
 type Decision = NonNullable<Inputs["audit"]["decisions"]["decision"]>;
 const DECISIONS: Decision[] = ["allow", "deny", "ask"];
@@ -66,10 +66,7 @@ export function DecisionsTab() {
           </table>
         </div>
       ) : null}
-      <div className="button-row" style={{ marginTop: ".75rem" }}>
-        <span className="muted" aria-live="polite">{rows.rows && list.length > 0 ? `${list.length} newest loaded${rows.done ? ". No more entries." : "."}` : ""}</span>
-        {rows.rows && list.length > 0 && !rows.done ? <button type="button" onClick={() => void rows.loadMore()} disabled={rows.loading || rows.loadingMore}>{rows.loadingMore ? "Loading…" : "Load more"}</button> : null}
-      </div>
+      <LoadMore pages={rows} shown={list.length} />
     </>
   );
 }
