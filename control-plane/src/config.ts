@@ -33,6 +33,16 @@ export const serverConfigSchema = z.object({
   approvalTimeoutMs: z.number().int().min(1000).max(24 * 3_600_000).default(5 * 60_000),
   /** Where the built dashboard (web/out) is; the workspace's own by default. */
   webDir: z.string().min(1).optional(),
+  /**
+   * The bus between parts of the control plane: in-process (one node), or PostgreSQL LISTEN/NOTIFY
+   * so that several replicas share one database (DESIGN.md §5). `auto`: postgres on PostgreSQL.
+   */
+  bus: z.enum(["auto", "memory", "postgres"]).default("auto"),
+  /**
+   * Replicas: how long a host stays `online` after the replica holding its link stops renewing it
+   * (renewed every third of this). A crashed replica's hosts go offline after this long.
+   */
+  linkLeaseMs: z.number().int().min(1000).max(10 * 60_000).default(30_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
@@ -46,5 +56,8 @@ export function parseServerConfig(input: ServerConfigInput): ServerConfig {
     throw new AppError("CODEPIPER_BAD_INPUT", `invalid server config: ${issue.path.join(".") || "value"}: ${issue.message}`);
   }
   const dataDir = resolve(parsed.data.dataDir);
+  if (parsed.data.bus === "postgres" && !/^postgres(ql)?:\/\//.test(parsed.data.databaseUrl ?? "")) {
+    throw new AppError("CODEPIPER_BAD_INPUT", "invalid server config: bus: postgres needs a PostgreSQL database (--database-url postgresql://…)");
+  }
   return { ...parsed.data, dataDir, databaseUrl: parsed.data.databaseUrl ?? `file:${join(dataDir, "control-plane.db")}` };
 }

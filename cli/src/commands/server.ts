@@ -27,8 +27,10 @@ export function registerServer(program: Command): void {
     .option("--database-url <url>", "postgresql://… for real fleets (CODEPIPER_DATABASE_URL)")
     .option("--approval-timeout <duration>", "how long an `ask` waits for a human before the provider's own prompt takes over, e.g. 5m (CODEPIPER_APPROVAL_TIMEOUT)", process.env.CODEPIPER_APPROVAL_TIMEOUT ?? "5m")
     .option("--web-dir <dir>", "the built dashboard to serve (CODEPIPER_WEB_DIR; default: the workspace's web/out)", process.env.CODEPIPER_WEB_DIR)
+    .option("--bus <kind>", "auto|memory|postgres: how replicas on one PostgreSQL talk (LISTEN/NOTIFY); auto = postgres on PostgreSQL (CODEPIPER_BUS)", process.env.CODEPIPER_BUS ?? "auto")
+    .option("--link-lease <duration>", "replicas: how long a host stays online after its replica stops renewing its link, e.g. 30s (CODEPIPER_LINK_LEASE)", process.env.CODEPIPER_LINK_LEASE ?? "30s")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", process.env.CODEPIPER_LOG_LEVEL ?? "info")
-    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string; approvalTimeout: string; webDir?: string }, cmd: Command) => {
+    .action(async (opts: { dataDir?: string; listen: string; databaseUrl?: string; logLevel: string; approvalTimeout: string; webDir?: string; bus: string; linkLease: string }, cmd: Command) => {
       const out = outputFor(cmd);
       const dir = dataDir(opts.dataDir);
       // Loaded on use: `agent run` and the remote commands must not pay for the control plane's modules
@@ -40,6 +42,8 @@ export function registerServer(program: Command): void {
         databaseUrl: databaseUrlFor(dir, opts.databaseUrl),
         logLevel: opts.logLevel as "info",
         approvalTimeoutMs: parseDuration(opts.approvalTimeout, "--approval-timeout"),
+        bus: opts.bus as "auto",
+        linkLeaseMs: parseDuration(opts.linkLease, "--link-lease"),
         ...(opts.webDir ? { webDir: opts.webDir } : {}),
       });
       onShutdown(() => cp.close());

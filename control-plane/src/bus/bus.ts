@@ -20,7 +20,10 @@ export const topics = {
   hostRevoked: (hostId: string) => `host-revoked:${hostId}`,
   /** A host was added, linked, unlinked or revoked (message: its id). */
   hosts: "hosts",
-  /** A heartbeat brought a host's load and lastSeenAt (message: its id). Frequent: subscribers throttle it. */
+  /**
+   * A heartbeat brought a host's load and lastSeenAt (message: JSON `{ hostId, load }`, so replicas
+   * that do not hold the link can show the load too). Frequent: subscribers throttle it.
+   */
   hostLoad: "hosts:load",
   /** Something about sessions changed (state, usage, a new one). Message: the host's id. */
   sessions: "sessions",
@@ -34,6 +37,12 @@ export const topics = {
   /** An approval was requested or decided (message: its id). */
   approvals: "approvals",
   approvalDone: (id: string) => `approval-done:${id}`,
+  /** Replicas only (link/relay.ts): ephemeral requests for hosts linked to another replica (chunked data, not hints). */
+  relayRequests: "relay:requests",
+  /** Replicas only: acks and answers to one replica's relayed requests. */
+  relayReplies: (replicaId: string) => `relay:replies:${replicaId}`,
+  /** Replicas only: terminal frames of a session watched from a replica its host is not linked to. */
+  relayTerminal: (sessionId: string) => `relay:terminal:${sessionId}`,
 } as const;
 
 export class InProcessBus implements Bus {

@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
-import { CLOSE_CODES, type HostLoad } from "@codepiper/core";
+import { z } from "zod";
+import { CLOSE_CODES, hostLoadSchema, type HostLoad } from "@codepiper/core";
 
 /**
  * The live links held by this control plane: at most one socket per host. A new link from the
@@ -7,14 +8,16 @@ import { CLOSE_CODES, type HostLoad } from "@codepiper/core";
  * a host "online" or receive its commands.
  */
 export class Presence {
-  private readonly links = new Map<string, { connectionId: string; socket: WebSocket }>();
+  private readonly links = new Map<string, { connectionId: string; socket: WebSocket; connectedAt?: Date }>();
   /** The last heartbeat's load per linked host: memory only (it is stale the moment the link ends). */
   private readonly loads = new Map<string, HostLoad>();
+  private readonly remoteLoads = new Map<string, HostLoad>();
 
   /** Registers a link; returns the socket it replaced, already being closed. */
   attach(hostId: string, connectionId: string, socket: WebSocket): void {
     const previous = this.links.get(hostId);
     this.links.set(hostId, { connectionId, socket });
+    this.remoteLoads.delete(hostId);
     if (previous && previous.socket !== socket) previous.socket.close(CLOSE_CODES.replaced, "replaced by a newer link");
   }
 
@@ -25,6 +28,27 @@ export class Presence {
     this.links.delete(hostId);
     this.loads.delete(hostId);
     return true;
+  }
+
+  /** The `connectedAt` this link's hello wrote (replicas: marking it offline must not undo a newer link elsewhere). */
+  setConnectedAt(hostId: string, connectionId: string, at: Date): void {
+    const current = this.links.get(hostId);
+    if (current?.connectionId === connectionId) current.connectedAt = at;
+  }
+
+  connectedAtOf(hostId: string, connectionId: string): Date | null {
+    const current = this.links.get(hostId);
+    return current?.connectionId === connectionId ? (current.connectedAt ?? null) : null;
+  }
+
+  /** Hosts linked to this process now. */
+  hosts(): string[] {
+    return [...this.links.keys()];
+  }
+
+  /** Hosts linked to this process whose link said hello (so the database says they are online). */
+  helloedHosts(): string[] {
+    return [...this.links].filter(([, link]) => link.connectedAt).map(([hostId]) => hostId);
   }
 
   isCurrent(hostId: string, connectionId: string): boolean {
@@ -55,7 +79,22 @@ export class Presence {
   }
 
   loadOf(hostId: string): HostLoad | null {
-    return this.loads.get(hostId) ?? null;
+    return this.loads.get(hostId) ?? this.remoteLoads.get(hostId) ?? null;
+  }
+
+  /**
+   * Replicas: the load of a host linked to another replica, from its `hosts:load` hint. Shown only
+   * while the host is online (hosts/view.ts), so a stale entry is harmless; one per host at most.
+   */
+  noteRemoteLoad(message: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      return; // a wake-up after a bus reconnect: no data
+    }
+    const hint = z.object({ hostId: z.string().max(100), load: hostLoadSchema }).safeParse(parsed);
+    if (hint.success && !this.links.has(hint.data.hostId)) this.remoteLoads.set(hint.data.hostId, hint.data.load);
   }
 
   get size(): number {

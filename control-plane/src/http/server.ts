@@ -3,7 +3,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { getWSConnectionHandler } from "@trpc/server/adapters/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { ZodError } from "zod";
-import { AppError, ERROR_HEADER, LIMITS, PATHS } from "@codepiper/core";
+import { AppError, CLOSE_CODES, ERROR_HEADER, LIMITS, PATHS } from "@codepiper/core";
 import { authenticateApiToken } from "../auth/api-tokens.js";
 import { credentialsInput, passwordLogin } from "../auth/router.js";
 import { authenticateWebSession, clearedSessionCookie, createWebSession, sessionCookie, sessionCookieOf } from "../auth/web-sessions.js";
@@ -206,13 +206,20 @@ export function createControlPlaneServer(services: Services): { server: Server; 
     sockets.add(socket);
     metrics.linkConnections++;
     services.presence.attach(identity.hostId, identity.connectionId, socket);
+    // A revocation decided on another replica (or here) closes this link: the bus carries it.
+    const unsubscribeRevoked = services.bus.subscribe(topics.hostRevoked(identity.hostId), () => {
+      services.presence.close(identity.hostId, CLOSE_CODES.revoked, "CODEPIPER_HOST_REVOKED");
+    });
     socket.on("error", (err) => log.warn({ err, hostId: identity.hostId }, "link socket error"));
     socket.once("close", (code) => {
       sockets.delete(socket);
       metrics.linkConnections--;
+      unsubscribeRevoked();
+      const connectedAt = services.presence.connectedAtOf(identity.hostId, identity.connectionId);
       if (services.presence.detach(identity.hostId, identity.connectionId)) {
+        // Replicas: only if no newer link (here or on another replica) has written connectedAt since.
         services.db.host
-          .updateMany({ where: { id: identity.hostId }, data: { online: false, lastSeenAt: new Date() } })
+          .updateMany({ where: { id: identity.hostId, ...(connectedAt ? { connectedAt } : {}) }, data: { online: false, lastSeenAt: new Date() } })
           .then(() => services.bus.publish(topics.hosts, identity.hostId))
           .catch((err: unknown) => log.warn({ err }, "could not mark host offline"));
       }

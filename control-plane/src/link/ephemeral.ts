@@ -27,9 +27,27 @@ interface Channel {
 /** Requests queued for one host before it drains them; beyond this, callers are refused. */
 const MAX_QUEUED = 1000;
 
+/** How requests reach hosts linked to another replica (link/relay.ts); absent on a single node. */
+export interface RemoteLinks {
+  linkedElsewhere(hostId: string): Promise<boolean>;
+  forward(hostId: string, type: EphemeralType, payload: unknown, timeoutMs: number): Promise<unknown>;
+}
+
 export class EphemeralHub {
   private readonly channels = new Map<string, Channel>();
   private readonly attachListeners = new Set<(hostId: string) => void>();
+  private remote: RemoteLinks | null = null;
+
+  /** Replicas: requests for hosts not linked here go through `remote`. */
+  setRemote(remote: RemoteLinks): void {
+    this.remote = remote;
+  }
+
+  /** Whether `request` can reach the host now: linked here, or (replicas) linked to another replica. */
+  async isReachable(hostId: string): Promise<boolean> {
+    if (this.channels.has(hostId)) return true;
+    return this.remote ? this.remote.linkedElsewhere(hostId) : false;
+  }
 
   /** Hosts whose ephemeral stream is attached to this control plane now. */
   attachedHosts(): string[] {
@@ -77,6 +95,7 @@ export class EphemeralHub {
   /** Sends a request to a host and waits for its answer. */
   request<K extends EphemeralType>(hostId: string, type: K, payload: EphemeralPayload<K>, timeoutMs = 15_000): Promise<unknown> {
     const channel = this.channels.get(hostId);
+    if (!channel && this.remote) return this.remote.forward(hostId, type, payload, timeoutMs);
     if (!channel) return Promise.reject(new AppError("CODEPIPER_HOST_OFFLINE", "the host is offline: its agent is not linked to the control plane"));
     if (channel.queue.length >= MAX_QUEUED) return Promise.reject(new AppError("CODEPIPER_RATE_LIMITED", "too many requests queued for this host; slow down"));
     const id = randomUUID();

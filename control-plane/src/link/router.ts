@@ -19,10 +19,12 @@ export const linkRouter = router({
     if (!ctx.services.presence.isCurrent(hostId, ctx.identity.connectionId)) {
       throw new AppError("CODEPIPER_CONFLICT", "this link was replaced by a newer one");
     }
+    const connectedAt = new Date();
     const host = await ctx.services.db.host.update({
       where: { id: hostId },
-      data: { factsJson: JSON.stringify(input.facts), online: true, connectedAt: new Date(), lastSeenAt: new Date() },
+      data: { factsJson: JSON.stringify(input.facts), online: true, connectedAt, lastSeenAt: connectedAt },
     });
+    ctx.services.presence.setConnectedAt(hostId, ctx.identity.connectionId, connectedAt);
     ctx.services.bus.publish(topics.hosts, hostId);
     return { hostId, name: host.name, ackedSeq: Number(host.ackedSeq), serverTime: new Date().toISOString(), heartbeatMs: ctx.services.config.heartbeatMs };
   }),
@@ -32,7 +34,7 @@ export const linkRouter = router({
     await ctx.services.db.host.update({ where: { id: hostId }, data: { lastSeenAt: new Date() } });
     ctx.services.presence.setLoad(hostId, connectionId, input.load);
     // Its own topic: hosts.live throttles these, while links and unlinks on topics.hosts go out at once.
-    ctx.services.bus.publish(topics.hostLoad, hostId);
+    ctx.services.bus.publish(topics.hostLoad, JSON.stringify({ hostId, load: input.load }));
     return { ok: true as const };
   }),
 

@@ -107,7 +107,7 @@ async function sessionCommand(ctx: Context, session: ResolvedSession, type: Comm
   liveHost(session);
   const cmd = await enqueueCommand(ctx.services, { hostId: session.hostId, type, payload, createdBy: actorOf(ctx.identity) });
   await recordAudit(ctx, type, `session:${session.id}`, { command: String(cmd.id) });
-  if (!ctx.services.presence.isOnline(session.hostId)) return toCommandView(cmd);
+  if (!ctx.services.presence.isOnline(session.hostId) && !(await ctx.services.ephemeral.isReachable(session.hostId))) return toCommandView(cmd);
   const done = toCommandView(await awaitCommand(ctx.services, cmd.id, Math.min(timeoutMs, ctx.services.config.maxWaitMs), signal));
   if (done.status === "failed") throw commandFailure(done.error, `${type} failed on the host`);
   return done;
@@ -134,7 +134,7 @@ export const sessionsRouter = router({
       const cwd = input.cwd;
       const host = await pickHost(services, input.host);
       if (host.revokedAt) throw new AppError("CODEPIPER_CONFLICT", `host ${host.name} is revoked`);
-      if (!services.ephemeral.isAttached(host.id)) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline`);
+      if (!(await services.ephemeral.isReachable(host.id))) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline`);
       const facts = hostFactsSchema.safeParse(JSON.parse(host.factsJson));
       const providers = facts.success ? facts.data.providers : [];
       if (!providers.some((p) => p.id === provider)) {
@@ -351,7 +351,7 @@ export const sessionsRouter = router({
   resume: operatorProcedure.input(z.object({ session: sessionRef })).output(commandOutcome).mutation(async ({ ctx, input, signal }) => {
     const session = await resolveSession(ctx.services, input.session);
     if (!isFinalState(session.status as (typeof SESSION_STATES)[number])) throw new AppError("CODEPIPER_CONFLICT", `session ${session.id} is ${session.status}, not stopped: nothing to resume`);
-    if (!ctx.services.ephemeral.isAttached(session.hostId)) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${session.host.name} is offline`);
+    if (!(await ctx.services.ephemeral.isReachable(session.hostId))) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${session.host.name} is offline`);
     return outcome(ctx.services, session.id, await sessionCommand(ctx, session, "session.resume", { sessionId: session.id, sealedEnv: session.sealedEnv }, START_TIMEOUT_MS, signal));
   }),
 

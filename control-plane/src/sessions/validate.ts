@@ -57,7 +57,7 @@ export async function validateStartInput(services: Services, raw: SessionStartIn
   try {
     host = await pickHost(services, input.host);
     if (host.revokedAt) throw new AppError("CODEPIPER_CONFLICT", `host ${host.name} is revoked`);
-    if (!services.ephemeral.isAttached(host.id)) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline: its agent must be running and linked`);
+    if (!(await services.ephemeral.isReachable(host.id))) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline: its agent must be running and linked`);
     reachable = true;
     checks.push(passed("host", `${host.name} is online and linked`));
   } catch (err) {

@@ -24,6 +24,15 @@ interface Watcher {
 interface Watched {
   hostId: string;
   watchers: Set<Watcher>;
+  /** Replicas: frames relayed from the replica holding the host's link (unsubscribe). */
+  relayed: (() => void) | null;
+}
+
+/** Replicas (link/relay.ts): terminals of hosts linked to another replica. */
+export interface TerminalRelay {
+  subscribeFrames(hostId: string, sessionId: string, onFrame: (frame: TerminalFrame) => void, onRelinked: () => void): () => void;
+  watchedRemotely(sessionId: string): boolean;
+  relayFrame(hostId: string, sessionId: string, frame: TerminalFrame): void;
 }
 
 const MAX_WATCHER_BYTES = 8 * 1024 * 1024;
@@ -34,12 +43,17 @@ function frameBytes(frame: TerminalFrame): number {
 
 export class TerminalHub {
   private readonly sessions = new Map<string, Watched>();
+  private relay: TerminalRelay | null = null;
 
   constructor(
     private readonly ephemeral: EphemeralHub,
     private readonly log: Logger,
   ) {
     ephemeral.onAttach((hostId) => this.relinked(hostId));
+  }
+
+  setRelay(relay: TerminalRelay): void {
+    this.relay = relay;
   }
 
   watching(sessionId: string): number {
@@ -51,8 +65,12 @@ export class TerminalHub {
     let watched = this.sessions.get(sessionId);
     const first = !watched;
     if (!watched) {
-      watched = { hostId, watchers: new Set() };
+      watched = { hostId, watchers: new Set(), relayed: null };
       this.sessions.set(sessionId, watched);
+      // Linked to another replica: its frames come over the bus (subscribed before the snapshot is asked for).
+      if (this.relay && !this.ephemeral.isAttached(hostId)) {
+        watched.relayed = this.relay.subscribeFrames(hostId, sessionId, (frame) => this.push(hostId, sessionId, frame), () => this.relinked(hostId));
+      }
     }
     const watcher: Watcher = { queue: [], bytes: 0, held: [], wake: null, ended: false };
     watched.watchers.add(watcher);
@@ -77,13 +95,16 @@ export class TerminalHub {
       watched.watchers.delete(watcher);
       if (watched.watchers.size === 0 && this.sessions.get(sessionId) === watched) {
         this.sessions.delete(sessionId);
-        this.ephemeral.notify(hostId, "terminal.unwatch", { sessionId });
+        watched.relayed?.();
+        // Another replica's watchers still need the host to stream (link/relay.ts).
+        if (!this.relay?.watchedRemotely(sessionId)) this.ephemeral.notify(hostId, "terminal.unwatch", { sessionId });
       }
     }
   }
 
   /** Frames pushed by a host (`link.terminal`). Frames for sessions of another host are ignored. */
   push(hostId: string, sessionId: string, frame: TerminalFrame): void {
+    if (this.relay && this.ephemeral.isAttached(hostId)) this.relay.relayFrame(hostId, sessionId, frame);
     const watched = this.sessions.get(sessionId);
     if (!watched || watched.hostId !== hostId) return;
     for (const watcher of watched.watchers) {

@@ -97,7 +97,7 @@ async function assertNameFree(services: Services, name: string): Promise<void> {
  */
 async function validateOnHost(services: Services, host: { id: string; name: string; revokedAt: Date | null; factsJson: string }, path: string, provider: string | null): Promise<void> {
   if (host.revokedAt) throw new AppError("CODEPIPER_CONFLICT", `host ${host.name} is revoked`);
-  if (!services.ephemeral.isAttached(host.id)) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline: cannot validate now (drop validate to save the workspace anyway; the directory is checked when a session starts)`);
+  if (!(await services.ephemeral.isReachable(host.id))) throw new AppError("CODEPIPER_HOST_OFFLINE", `host ${host.name} is offline: cannot validate now (drop validate to save the workspace anyway; the directory is checked when a session starts)`);
   const facts = hostFactsSchema.safeParse(JSON.parse(host.factsJson));
   const installed = facts.success ? facts.data.providers : [];
   const use = (provider ?? installed[0]?.id) as ProviderId | undefined;

@@ -45,6 +45,23 @@ export class Fleet {
     return fleet;
   }
 
+  /**
+   * Another control-plane replica on this fleet's PostgreSQL (DESIGN.md §5): its own data dir, port
+   * and logged-in CLI config, the same server environment (master key); it shares this fleet's hosts
+   * (their agents stay linked to whichever replica they were enrolled with). Close it with
+   * `replica.server.proc.kill()`: `close()` would stop the shared agents too.
+   */
+  async startReplica(): Promise<Fleet> {
+    if (!this.server.databaseUrl) throw new Error("replicas need a PostgreSQL fleet: Fleet.start({ databaseUrl })");
+    const root = tempDir("codepiper-replica-");
+    const server = await startServer({ dataDir: join(root, "cp"), databaseUrl: this.server.databaseUrl, env: this.serverEnv });
+    const replica = new Fleet(server, root);
+    replica.serverEnv = this.serverEnv;
+    for (const [name, host] of this.hosts) replica.hosts.set(name, host);
+    expectOk(await replica.cli(["login", server.url, "--email", ADMIN.email, "--password-stdin"], { stdin: ADMIN.password }));
+    return replica;
+  }
+
   get url(): string {
     return this.server.url;
   }
