@@ -65,6 +65,10 @@ describe("fleet overview and enrollment in a real browser", () => {
     await waitRowStatus(page, "alpha", "offline");
     expect(await statusCell(page, "beta").textContent()).toBe("online");
     await page.getByTestId("hosts-online").filter({ hasText: "1 / 2" }).waitFor({ timeout: 10_000 });
+    // "Last seen" keeps counting while nothing else changes (a local clock, not a refetch).
+    const lastSeen = page.locator('tr[data-host="alpha"] time');
+    const seenAt = await lastSeen.innerText();
+    await expect.poll(() => lastSeen.innerText(), { timeout: 40_000 }).not.toBe(seenAt);
 
     await fleet.run("alpha", { waitOnline: false });
     await waitRowStatus(page, "alpha", "online");

@@ -1,6 +1,6 @@
 "use client";
 // Small building blocks shared by every page.
-import { useState, type ReactNode } from "react";
+import { useState, useSyncExternalStore, type ReactNode } from "react";
 import { dateTime, relativeTime } from "@/lib/format";
 
 export function ErrorBox({ error }: { error: string | null | undefined }) {
@@ -18,9 +18,30 @@ export function PageTitle({ children, actions }: { children: ReactNode; actions?
   );
 }
 
+// One clock for every relative time on the page ("3 min ago" must not freeze): a local 15 s tick,
+// no network, shared by all <Time> elements and stopped when none is mounted.
+const clockListeners = new Set<() => void>();
+let clockNow = Date.now();
+let clockTimer: ReturnType<typeof setInterval> | null = null;
+function subscribeClock(listener: () => void): () => void {
+  clockListeners.add(listener);
+  clockTimer ??= setInterval(() => {
+    clockNow = Date.now();
+    for (const l of clockListeners) l();
+  }, 15_000);
+  return () => {
+    clockListeners.delete(listener);
+    if (clockListeners.size === 0 && clockTimer) {
+      clearInterval(clockTimer);
+      clockTimer = null;
+    }
+  };
+}
+
 export function Time({ iso }: { iso: string | null | undefined }) {
+  const now = useSyncExternalStore(subscribeClock, () => clockNow, () => clockNow);
   if (!iso) return <span className="muted">never</span>;
-  return <time dateTime={iso} title={dateTime(iso)}>{relativeTime(iso)}</time>;
+  return <time dateTime={iso} title={dateTime(iso)}>{relativeTime(iso, Math.max(now, Date.now()))}</time>;
 }
 
 const TONE: Record<string, "ok" | "warn" | "bad" | "info" | ""> = {
