@@ -53,7 +53,7 @@ export default function EnrollPage() {
       {token ? (
         <div className="panel">
           <h2 style={{ marginTop: 0 }}>Run on the new host</h2>
-          <p className="hint">The token works once and expires {new Date(token.expiresAt).toLocaleString()}. The host generates its keys itself; they never leave it.</p>
+          <p className="hint">The token works once and expires {new Date(token.expiresAt).toLocaleString()}. The host generates its keys itself; they never leave it. The host needs the <code>codepiper</code> CLI, tmux and the provider CLIs it should run; to keep the agent running after you log out, install <code>infra/systemd/codepiper-agent.service</code> instead of the second command (or use <code>infra/ssh/bootstrap-host.sh</code>, which does both over SSH).</p>
           <pre className="secret" aria-label="Commands to run on the new host" data-testid="enroll-commands">{commands}</pre>
           <p style={{ marginTop: ".5rem" }}><CopyButton text={commands} label="Copy commands" /></p>
           <h2>Waiting for the host</h2>
