@@ -26,7 +26,7 @@ interface Envelope {
  * The bus across replicas on one PostgreSQL (DESIGN.md §5): LISTEN/NOTIFY, not a broker of our own.
  *
  * publish() delivers in-process at once (local latency stays local) and NOTIFYs the other replicas
- * through a small pool; one dedicated client per replica LISTENs. If that client drops, it is
+ * through one publishing connection (in order); one dedicated client per replica LISTENs. If that client drops, it is
  * re-opened with backoff, and every topic with a subscriber then gets a synthetic empty message:
  * hints may have been missed meanwhile, and subscribers re-read the database on any message
  * (bus.ts), so a wake-up is all a missed hint is worth.
@@ -48,7 +48,9 @@ export class PgBus implements Bus {
     private readonly url: string,
     private readonly log: Logger,
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+    // ONE connection, so NOTIFYs leave in publish order (a pool of several could reorder them, and
+    // relayed terminal frames and chunked answers rely on per-replica FIFO); pg-pool queues the rest.
+    this.pool = new pg.Pool({ connectionString: url, max: 1 });
     // An idle pooled client's error (server restart) must not crash the process; the pool replaces it.
     this.pool.on("error", (err) => log.warn({ err }, "bus: PostgreSQL pool error"));
   }
