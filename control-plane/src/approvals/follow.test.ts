@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../test-helpers.js";
 import { InProcessBus } from "../bus/bus.js";
 import { openDatabase, type Database } from "../db/index.js";
 import type { Services } from "../services.js";
@@ -68,14 +69,6 @@ describe("followApprovals", () => {
       for await (const view of gen) received.push(view);
     })();
     return { reads, gate, received, stop: async () => (stop.abort(), await done) };
-  }
-
-  async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!ok()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setImmediate(r));
-    }
   }
 
   it("300 approvals requested and decided while connected: each final status arrives exactly once, reads only the changed rows", async () => {

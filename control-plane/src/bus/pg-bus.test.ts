@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../test-helpers.js";
 import pg from "pg";
 import { startPostgres, type StartedPostgres } from "../../../tests/src/support/postgres.js";
 import { createLogger } from "../log.js";
@@ -59,10 +60,7 @@ describe("PgBus (LISTEN/NOTIFY between replicas)", () => {
       await admin.end();
     }
     // Both replicas lost their listener: each wakes its subscribers with an empty hint once back.
-    await new Promise<void>((resolve) => {
-      const check = () => (woken.includes("") ? resolve() : setTimeout(check, 20));
-      check();
-    });
+    await until("the wake-up after the listener reconnects", () => woken.includes(""));
     // And NOTIFY flows again after the reconnect.
     const next = b.next("after", undefined, 10_000);
     a.publish("after", "ok");

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { until } from "../test-helpers.js";
 import type { TerminalFrame } from "@codepiper/core";
 import { InProcessBus } from "../bus/bus.js";
 import type { Db } from "../db/index.js";
@@ -84,10 +85,7 @@ describe("ReplicaRelay", () => {
     expect(a.relay.watchedRemotely(SESSION)).toBe(true);
     controller.abort();
     await frames.return(undefined);
-    await new Promise<void>((resolve) => {
-      const check = () => (host.seen.includes("terminal.unwatch") ? resolve() : setTimeout(check, 5));
-      check();
-    });
+    await until("terminal.unwatch on the host", () => host.seen.includes("terminal.unwatch"));
     expect(a.relay.watchedRemotely(SESSION)).toBe(false);
     host.stop();
   });

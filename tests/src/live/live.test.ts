@@ -4,7 +4,6 @@
  * starting); sessions.watch sends one session's view at once and after each change to it;
  * policies.live sends policies and sets after each policy change. No polling by the client.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from "@trpc/client";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -113,8 +112,11 @@ describe("live subscriptions", () => {
       await waitFor(() => gotB.values.find((v) => v.usage.responses >= 1 && v.status === "idle"), { what: "watch-b's reply on its watcher" });
       expectOk(await fleet.cli(["rename", b.id, "watch-b2"]));
       await waitFor(() => gotB.values.find((v) => v.name === "watch-b2"), { what: "watch-b's new name on its watcher" });
-      await sleep(500); // a stray value for a would have been sent together with b's
-      expect(gotA.values.length).toBe(before);
+      // A fence instead of a wait: a's own rename is published after b's changes, and the bus is
+      // FIFO, so a stray value for a caused by b would arrive before the renamed one.
+      expectOk(await fleet.cli(["rename", a.id, "watch-a2"]));
+      await waitFor(() => gotA.values.find((v) => v.name === "watch-a2"), { what: "watch-a's new name on its watcher" });
+      expect(gotA.values.slice(before).map((v) => v.name)).toEqual(["watch-a2"]);
 
       // Its own model switch: the fake provider handles /model, the new model reaches the watcher.
       const switched = expectOk(await fleet.cli(["model", a.id, "fake-next", "--json"], { timeoutMs: 60_000 })).json<{ model: string; changed: boolean }>();
