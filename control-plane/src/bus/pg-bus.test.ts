@@ -37,6 +37,16 @@ describe("PgBus (LISTEN/NOTIFY between replicas)", () => {
     offA();
   });
 
+  it("keeps the publish order across replicas (relayed terminal frames depend on it)", async () => {
+    const atB: string[] = [];
+    const off = b.subscribe("ordered", (m) => atB.push(m));
+    const sent = Array.from({ length: 300 }, (_, i) => String(i));
+    for (const m of sent) a.publish("ordered", m); // back to back: all in flight at once
+    await until("300 messages on B", () => atB.length >= sent.length);
+    expect(atB).toEqual(sent);
+    off();
+  });
+
   it("refuses to NOTIFY a message over the payload limit (delivered locally only)", async () => {
     const local: string[] = [];
     const off = a.subscribe("big", (m) => local.push(m.slice(0, 3)));
