@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { messageOf } from "../../tests/src/support/errors.js";
 import { parseDotenv, parseUnsetFlags, parseVarFlags } from "./envset-input.js";
 
 const SECRET = "s3cr3t-value-xyz";
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected an error");
-}
 
 describe("parseDotenv", () => {
   it("reads KEY=VALUE lines, export prefixes, comments, blank lines and quotes", () => {

@@ -1,17 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AppError } from "@codepiper/core";
+import { thrown } from "../../tests/src/support/errors.js";
 import { startInput } from "./commands/sessions.js";
 import { main } from "./main.js";
 import { argsSummary, CLI_POLICY_LIMITS, jsonErrorOffset, lineColumn, parsePolicyName, parsePriority, parseRulesFlag, parseScope, parseSinceTime, parseToolArgs, ruleLabel, ruleSummary } from "./policy-input.js";
 
 function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("did not throw");
+  const err = thrown(fn);
+  if (err instanceof AppError) return err;
+  throw err;
 }
 
 const files: Record<string, string> = {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "../test-helpers.js";
+import { waitFor } from "../../../tests/src/support/wait.js";
 import { InProcessBus } from "../bus/bus.js";
 import { openDatabase, type Database } from "../db/index.js";
 import type { Services } from "../services.js";
@@ -74,7 +74,7 @@ describe("followApprovals", () => {
   it("300 approvals requested and decided while connected: each final status arrives exactly once, reads only the changed rows", async () => {
     const before = await ask("Read");
     const f = follower();
-    await until("the pending inbox", () => f.received.some((v) => v.id === before.id));
+    await waitFor(() => f.received.some((v) => v.id === before.id), { what: "the pending inbox", intervalMs: 5 });
     expect(f.received.map((v) => `${v.id}:${v.status}`)).toEqual([`${before.id}:pending`]);
     const initialReads = f.reads.length;
 
@@ -96,10 +96,10 @@ describe("followApprovals", () => {
 
     const finals = new Map<string, string>([...ids.map(({ id, outcome }) => [id, outcome] as const), [before.id, "denied"]]);
     const last = new Map<string, string>();
-    await until("every final status", () => {
+    await waitFor(() => {
       for (const v of f.received) last.set(v.id, v.status);
       return [...finals].every(([id, status]) => last.get(id) === status);
-    });
+    }, { what: "every final status", intervalMs: 5 });
     await f.stop();
 
     // Exactly once: no (id, status) twice, the final one always, nothing after it.
@@ -127,16 +127,16 @@ describe("followApprovals", () => {
 
   it("an id published while a read runs is read in the next pass; a burst is read in chunks", async () => {
     const f = follower();
-    await until("the inbox read", () => f.reads.length >= 1);
+    await waitFor(() => f.reads.length >= 1, { what: "the inbox read", intervalMs: 5 });
     let release!: () => void;
     f.gate.hold = new Promise<void>((r) => (release = r));
     const first = await ask();
-    await until("the read of the first id to start", () => f.gate.hold === null);
+    await waitFor(() => f.gate.hold === null, { what: "the read of the first id to start", intervalMs: 5 });
     // Published while that read is held back: nothing may be lost.
     const burst = await Promise.all(Array.from({ length: FOLLOW_READ_CHUNK + 1 }, () => ask()));
     release();
     const want = new Set([first.id, ...burst.map((b) => b.id)]);
-    await until("every request", () => f.received.filter((v) => want.has(v.id)).length === want.size);
+    await waitFor(() => f.received.filter((v) => want.has(v.id)).length === want.size, { what: "every request", intervalMs: 5 });
     await f.stop();
     const byId = f.reads.filter((r) => r.model === "Approval" && r.ids !== null).map((r) => r.ids);
     expect(byId).toEqual([1, FOLLOW_READ_CHUNK, 1]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "../test-helpers.js";
+import { waitFor } from "../../../tests/src/support/wait.js";
 import pg from "pg";
 import { startPostgres, type StartedPostgres } from "../../../tests/src/support/postgres.js";
 import { createLogger } from "../log.js";
@@ -42,7 +42,7 @@ describe("PgBus (LISTEN/NOTIFY between replicas)", () => {
     const off = b.subscribe("ordered", (m) => atB.push(m));
     const sent = Array.from({ length: 300 }, (_, i) => String(i));
     for (const m of sent) a.publish("ordered", m); // back to back: all in flight at once
-    await until("300 messages on B", () => atB.length >= sent.length);
+    await waitFor(() => atB.length >= sent.length, { what: "300 messages on B", intervalMs: 5 });
     expect(atB).toEqual(sent);
     off();
   });
@@ -70,7 +70,7 @@ describe("PgBus (LISTEN/NOTIFY between replicas)", () => {
       await admin.end();
     }
     // Both replicas lost their listener: each wakes its subscribers with an empty hint once back.
-    await until("the wake-up after the listener reconnects", () => woken.includes(""));
+    await waitFor(() => woken.includes(""), { what: "the wake-up after the listener reconnects", intervalMs: 5 });
     // And NOTIFY flows again after the reconnect.
     const next = b.next("after", undefined, 10_000);
     a.publish("after", "ok");

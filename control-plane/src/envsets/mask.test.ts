@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { messageOf } from "../../../tests/src/support/errors.js";
 import { checkVars, maskValue } from "./mask.js";
 
 const SECRET = "very-secret-value-1234";
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected an error");
-}
 
 describe("maskValue", () => {
   it("shows the last 4 characters of values of 12 characters or more", () => {

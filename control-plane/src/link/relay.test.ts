@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { until } from "../test-helpers.js";
+import { waitFor } from "../../../tests/src/support/wait.js";
 import type { TerminalFrame } from "@codepiper/core";
 import { InProcessBus } from "../bus/bus.js";
 import type { Db } from "../db/index.js";
@@ -85,7 +85,7 @@ describe("ReplicaRelay", () => {
     expect(a.relay.watchedRemotely(SESSION)).toBe(true);
     controller.abort();
     await frames.return(undefined);
-    await until("terminal.unwatch on the host", () => host.seen.includes("terminal.unwatch"));
+    await waitFor(() => host.seen.includes("terminal.unwatch"), { what: "terminal.unwatch on the host", intervalMs: 5 });
     expect(a.relay.watchedRemotely(SESSION)).toBe(false);
     host.stop();
   });
