@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { topics } from "../bus/bus.js";
+import { liveQuery } from "../bus/live.js";
 import { router, viewerProcedure } from "../trpc.js";
 import { ANALYTICS_RANGES, analyticsSummary, analyticsSummarySchema } from "./summary.js";
 
@@ -9,4 +11,15 @@ export const analyticsRouter = router({
     .input(z.object({ range: z.enum(ANALYTICS_RANGES) }))
     .output(analyticsSummarySchema)
     .query(({ ctx, input }) => analyticsSummary(ctx.services, input.range)),
+
+  /**
+   * `summary`, live: at once, then again when sessions or usage change — at most every 5 s, since
+   * a summary is a few dozen grouped queries and a busy fleet changes all the time.
+   */
+  live: viewerProcedure.input(z.object({ range: z.enum(ANALYTICS_RANGES) })).subscription(async function* ({ ctx, input, signal }) {
+    yield* liveQuery(ctx.services.bus, { prompt: [], throttled: [topics.sessions], throttleMs: ANALYTICS_LIVE_THROTTLE_MS, signal }, () => analyticsSummary(ctx.services, input.range));
+  }),
 });
+
+/** How often analytics.live re-reads at most. */
+export const ANALYTICS_LIVE_THROTTLE_MS = 5_000;

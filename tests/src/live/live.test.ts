@@ -140,6 +140,24 @@ describe("live subscriptions", () => {
     }
   });
 
+  it("analytics.live: the summary at once, then again when a session's usage changes", { timeout: 60_000 }, async () => {
+    type Summary = Awaited<ReturnType<typeof api.analytics.summary.query>>;
+    const s = await startSession(fleet, [...provider.startArgs(), "--name", "live-usage"]);
+    await waitSessionStatus(fleet, s.id, "idle");
+    const got = collect<Summary>((h) => api.analytics.live.subscribe({ range: "today" }, h));
+    try {
+      const first = await waitFor(() => got.values[0], { what: "the first analytics.live value" });
+      expect(first).toMatchObject({ range: "today", bucket: "hour" });
+      expectOk(await fleet.cli(["send", s.id, "count my tokens"]));
+      const after = await waitFor(() => got.values.find((v) => v.totals.outputTokens > first.totals.outputTokens), { what: "more output tokens on analytics.live", timeoutMs: 30_000 });
+      expect(after.totals.inputTokens).toBeGreaterThan(first.totals.inputTokens);
+      expect(got.error).toBeNull();
+    } finally {
+      got.stop();
+      await fleet.cli(["kill", s.id]);
+    }
+  });
+
   it("sessions.watch: an unknown session is NOT_FOUND, before any value", async () => {
     const got = collect<unknown>((h) => api.sessions.watch.subscribe({ session: "no-such-session" }, h));
     try {

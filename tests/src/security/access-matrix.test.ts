@@ -110,6 +110,7 @@ const MATRIX: Record<string, [Need, unknown]> = {
   "workspaces.update": ["admin", { workspace: "no-such-workspace" }],
   "workspaces.delete": ["admin", { workspace: "no-such-workspace" }],
   "analytics.summary": ["viewer", { range: "today" }],
+  "analytics.live": ["viewer", { range: "today" }],
 };
 
 function expected(need: Need, caller: Caller): "allowed" | "UNAUTHORIZED" | "FORBIDDEN" {

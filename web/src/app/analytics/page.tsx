@@ -1,7 +1,7 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { api } from "@/lib/trpc";
-import { useQuery } from "@/lib/hooks";
+import { useLive } from "@/lib/hooks";
 import { compactNumber, usd } from "@/lib/format";
 import type { Outputs } from "@/lib/types";
 import { BarChart, ColumnChart } from "@/components/charts";
@@ -16,13 +16,12 @@ const RANGES: { value: Range; label: string }[] = [
 ];
 
 /**
- * Usage analytics. Fresh without polling: the page re-reads the summary (at most once a second)
- * whenever sessions change, which includes every usage row a host reports.
+ * Usage analytics, live: analytics.live sends the summary at once and again (at most every 5 s)
+ * when sessions or their usage change.
  */
 export default function AnalyticsPage() {
   const [range, setRange] = useState<Range>("7d");
-  const summary = useQuery(() => api.analytics.summary.query({ range }), [range]);
-  useRefreshOnSessionChanges(summary.reload);
+  const summary = useLive<Summary>((h) => api.analytics.live.subscribe({ range }, h), [range]);
   const s = summary.data;
   const tick = (iso: string) => (s?.bucket === "hour" ? new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }) : new Date(iso).toLocaleDateString(undefined, { month: "short", day: "numeric" }));
   return (
@@ -39,33 +38,9 @@ export default function AnalyticsPage() {
         Analytics
       </PageTitle>
       <ErrorBox error={summary.error} />
-      {s ? <Report s={s} tick={tick} /> : summary.loading ? <p className="muted">Loading…</p> : null}
+      {s ? <Report s={s} tick={tick} /> : summary.error ? null : <p className="muted">Loading…</p>}
     </>
   );
-}
-
-function useRefreshOnSessionChanges(reload: () => void) {
-  const last = useRef(0);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => {
-    let first = true;
-    const sub = api.sessions.live.subscribe({}, {
-      onData: () => {
-        if (first) return void (first = false);
-        const wait = Math.max(0, last.current + 1000 - Date.now());
-        if (timer.current) return;
-        timer.current = setTimeout(() => {
-          timer.current = null;
-          last.current = Date.now();
-          reload();
-        }, wait);
-      },
-    });
-    return () => {
-      sub.unsubscribe();
-      if (timer.current) clearTimeout(timer.current);
-    };
-  }, [reload]);
 }
 
 function Report({ s, tick }: { s: Summary; tick: (iso: string) => string }) {
