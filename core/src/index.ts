@@ -10,3 +10,4 @@ export * from "./wire/sessions.js";
 export * from "./wire/ephemeral.js";
 export * from "./transcripts/index.js";
 export * from "./policy/index.js";
+export * from "./envsets.js";

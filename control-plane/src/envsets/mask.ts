@@ -1,4 +1,4 @@
-import { AppError } from "@codepiper/core";
+import { AppError, ENV_SET_LIMITS, ENV_VAR_NAME, showEnvName as showName } from "@codepiper/core";
 
 /**
  * Env set values are never returned by the API, only masked. A value shows its last 4 characters
@@ -12,27 +12,12 @@ export function maskValue(value: string): string {
   return chars.length >= MASK_REVEAL_MIN ? `****${chars.slice(-4).join("")}` : "****";
 }
 
-export const ENV_SET_LIMITS = {
-  varsMax: 500,
-  valueBytesMax: 64 * 1024,
-  totalBytesMax: 256 * 1024,
-  nameMax: 100,
-  descriptionMax: 1000,
-} as const;
-
-export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 function bad(message: string): AppError {
   return new AppError("CODEPIPER_BAD_INPUT", message);
 }
 
-/** A variable name, quoted and cut short for messages (names are not secret; values never appear). */
-export function showName(name: string): string {
-  return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
-}
-
 export function checkVarName(name: string): string {
-  if (!ENV_VAR_NAME.test(name) || name.length > 256) throw bad(`${showName(name)} is not a valid variable name (letters, digits and _, not starting with a digit, at most 256 characters)`);
+  if (!ENV_VAR_NAME.test(name) || name.length > ENV_SET_LIMITS.varNameMax) throw bad(`${showName(name)} is not a valid variable name (letters, digits and _, not starting with a digit, at most 256 characters)`);
   return name;
 }
 

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { AppError } from "@codepiper/core";
+import { AppError, ENV_SET_LIMITS, ENV_SET_NAME } from "@codepiper/core";
 import { recordAudit } from "../audit/record.js";
 import type { Sealed } from "../keyring.js";
 import type { Services } from "../services.js";
 import { adminProcedure, router, viewerProcedure } from "../trpc.js";
-import { checkVarName, checkVars, ENV_SET_LIMITS, maskValue } from "./mask.js";
+import { checkVarName, checkVars, maskValue } from "./mask.js";
 import { envSetAad, findEnvSet, openEnvSetRow } from "./store.js";
 
 /**
@@ -24,7 +24,7 @@ const nameSchema = z
   .trim()
   .min(1)
   .max(ENV_SET_LIMITS.nameMax)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' and '-', starting with a letter or digit");
+  .regex(ENV_SET_NAME, "use letters, digits, '.', '_' and '-', starting with a letter or digit");
 const varsInput = z.record(z.string(), z.string());
 
 type EnvSetRow = { id: string; name: string; description: string; namesJson: string; ciphertext: string; wrappedKey: string; keyVersion: number; createdAt: Date; updatedAt: Date };
